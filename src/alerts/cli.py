@@ -1,0 +1,174 @@
+"""The `alerts` command: thin, calls services."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+
+import click
+
+from alerts.catalog import sync_catalog
+from alerts.config import Settings
+from alerts.db import create_engine, create_sessionmaker
+from alerts.embedded_redis import answers, start_redis
+from alerts.errors import AlertsError
+from alerts.migrate import upgrade
+
+
+def _settings() -> Settings:
+    try:
+        settings = Settings()
+        settings.check()
+    except (AlertsError, ValueError) as e:
+        raise click.ClickException(str(e)) from e
+    return settings
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
+def cli(verbose: bool) -> None:
+    """Stay in the loop: newsletters and alerts for human-rights organisations."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@cli.command()
+@click.option("--host", default=None, help="Interface to listen on (default: HOST).")
+@click.option("--port", type=int, default=None, help="Port to listen on (default: PORT).")
+def serve(host: str | None, port: int | None) -> None:
+    """Run the web server."""
+    from aiohttp import web  # noqa: PLC0415 - keep CLI start-up light
+
+    from alerts.web.app import create_app  # noqa: PLC0415
+
+    settings = _settings()
+    _use_uvloop()
+    web.run_app(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        access_log=None,
+        print=None,
+    )
+
+
+@cli.command()
+def worker() -> None:
+    """Run the arq worker."""
+    from arq.worker import run_worker  # noqa: PLC0415
+
+    from alerts.jobs import worker_class  # noqa: PLC0415
+
+    settings = _settings()
+    _use_uvloop()
+    run_worker(worker_class(settings))
+
+
+@cli.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: the latest)."""
+    settings = _settings()
+    asyncio.run(upgrade(settings, revision))
+    click.echo(f"Database at {revision}: {_safe_url(settings.db_url)}")
+
+
+@cli.command()
+def seed() -> None:
+    """Load the shipped topics and countries (safe to run again)."""
+    settings = _settings()
+    topics, countries = asyncio.run(_seed(settings))
+    click.echo(f"Loaded {topics} topics and {countries} countries.")
+
+
+async def _seed(settings: Settings) -> tuple[int, int]:
+    engine = create_engine(settings.db_url)
+    try:
+        async with create_sessionmaker(engine).begin() as session:
+            return await sync_catalog(session, settings.feeds_dir)
+    finally:
+        await engine.dispose()
+
+
+@cli.command()
+def dev() -> None:
+    """Run everything on one machine: migrations, demo data, Redis, web server and worker."""
+    settings = _settings()
+    asyncio.run(upgrade(settings))
+    asyncio.run(_seed(settings))
+    env = dict(os.environ)
+    children: list[subprocess.Popen[bytes]] = []
+    if not answers(settings.redis_url):
+        url, redis = start_redis(settings.var_dir / "redis")
+        children.append(redis)
+        env["REDIS_URL"] = url
+        click.echo(f"Started a private Redis at {url}")
+    exe = [sys.executable, "-m", "alerts.cli"]
+    children.append(subprocess.Popen([*exe, "serve"], env=env))  # noqa: S603
+    children.append(subprocess.Popen([*exe, "worker"], env=env))  # noqa: S603
+    click.echo(f"\nSign-up page:  {settings.base_url}/")
+    if settings.outbox:
+        click.echo(f"Local outbox:  {settings.base_url}/outbox")
+    click.echo("Press Ctrl-C to stop.\n")
+    _supervise(children)
+
+
+def _supervise(children: Sequence[subprocess.Popen[bytes]]) -> None:
+    def stop(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while all(c.poll() is None for c in children):
+            try:
+                children[-1].wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                pass
+        click.echo("A process stopped; stopping the others.", err=True)
+    except KeyboardInterrupt:
+        click.echo("\nStopping…")
+    finally:
+        for child in reversed(children):
+            if child.poll() is None:
+                child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url  # noqa: PLC0415
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _use_uvloop() -> None:
+    try:
+        import uvloop  # noqa: PLC0415
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    except ImportError:
+        pass
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the CLI."""
+    cli.main(args=list(argv) if argv is not None else None, prog_name="alerts")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""arq jobs and WorkerSettings: thin adapters over the services."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any, cast
+
+from arq import Retry, cron
+from arq.connections import ArqRedis
+
+from alerts.config import Settings
+from alerts.db import create_engine, create_sessionmaker
+from alerts.errors import TransientMailError
+from alerts.links import Links
+from alerts.mail.outgoing import MailDeps, mark_failed, send_queued, stale_mail
+from alerts.mail.render import MailRenderer
+from alerts.mail.transactional import Branding
+from alerts.mail.transport import transport_for
+from alerts.queue import enqueue_mail, redis_settings
+from alerts.timeutil import utcnow
+from alerts.tokens import signer_for
+
+log = logging.getLogger(__name__)
+
+# Seconds to wait before each retry of a transient failure, then give up.
+MAIL_RETRY_SCHEDULE = (10, 60, 300, 1800, 7200)
+
+
+async def send_subscriber_mail(ctx: dict[str, Any], mail_id: int) -> str:
+    """Send one queued message; retry transient failures on the explicit schedule."""
+    deps = cast(MailDeps, ctx["mail"])
+    try:
+        outcome = await send_queued(deps, mail_id)
+    except TransientMailError as e:
+        attempt = int(ctx.get("job_try", 1))
+        if attempt > len(MAIL_RETRY_SCHEDULE):
+            await mark_failed(deps.sessionmaker, mail_id, f"gave up: {e}")
+            return "failed"
+        log.warning("mail %s: transient failure, retry %s: %s", mail_id, attempt, e)
+        raise Retry(defer=MAIL_RETRY_SCHEDULE[attempt - 1]) from e
+    return outcome.value
+
+
+async def requeue_stale_mail(ctx: dict[str, Any]) -> int:
+    """Re-enqueue messages whose jobs were lost; the job id keeps this idempotent."""
+    settings = cast(Settings, ctx["settings"])
+    deps = cast(MailDeps, ctx["mail"])
+    ids = await stale_mail(
+        deps.sessionmaker,
+        older_than=timedelta(seconds=settings.mail_requeue_after_seconds),
+        now=utcnow(),
+    )
+    pool = cast(ArqRedis, ctx["redis"])
+    for mail_id in ids:
+        await enqueue_mail(pool, mail_id)
+    return len(ids)
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    """Fill ctx with the settings, engine and mail dependencies."""
+    settings = cast(Settings, ctx.get("settings") or Settings())
+    settings.check()
+    engine = create_engine(settings.db_url)
+    sessionmaker = create_sessionmaker(engine)
+    ctx["settings"] = settings
+    ctx["engine"] = engine
+    ctx["mail"] = MailDeps(
+        sessionmaker=sessionmaker,
+        renderer=MailRenderer(settings.templates_dir),
+        links=Links(
+            settings.base_url,
+            signer_for(settings.secret, settings.confirm_token_days, settings.link_token_days),
+        ),
+        branding=Branding(
+            sender=settings.mail_from,
+            organisation=settings.organisation_name,
+            address=settings.organisation_address,
+            list_id=settings.effective_list_id,
+            host=settings.site_host,
+        ),
+        transport=transport_for(settings.smtp_url, sessionmaker, settings.smtp_timeout),
+        confirm_days=settings.confirm_token_days,
+    )
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    """Close the transport and dispose of the engine."""
+    if "mail" in ctx:
+        await cast(MailDeps, ctx["mail"]).transport.close()
+    if "engine" in ctx:
+        await ctx["engine"].dispose()
+
+
+def worker_settings(settings: Settings) -> dict[str, Any]:
+    """Return arq Worker keyword arguments for ``settings``."""
+    return {
+        "functions": [send_subscriber_mail],
+        "cron_jobs": [cron(requeue_stale_mail, second=30, unique=True, run_at_startup=True)],
+        "on_startup": startup,
+        "on_shutdown": shutdown,
+        "redis_settings": redis_settings(settings.redis_url),
+        "ctx": {"settings": settings},
+        "max_tries": len(MAIL_RETRY_SCHEDULE) + 1,
+        "job_timeout": 120,
+        "keep_result": 3600,
+        "handle_signals": True,
+    }
+
+
+def worker_class(settings: Settings) -> type:
+    """Return a WorkerSettings class, the form `arq` and `run_worker` read."""
+    return type("WorkerSettings", (), worker_settings(settings))

@@ -1,0 +1,34 @@
+"""Absolute, signed links to the subscriber pages."""
+
+from __future__ import annotations
+
+from alerts.models import Subscriber
+from alerts.tokens import LinkSigner, Purpose
+
+
+class Links:
+    """Build the signed URLs that go into emails."""
+
+    def __init__(self, base_url: str, signer: LinkSigner) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.signer = signer
+
+    def _url(self, path: str, purpose: Purpose, subscriber: Subscriber) -> str:
+        token = self.signer.issue(purpose, subscriber.id, subscriber.token_version)
+        return f"{self.base_url}/{path}/{token}"
+
+    def confirm(self, subscriber: Subscriber) -> str:
+        """Return the link that confirms a subscription."""
+        return self._url("confirm", Purpose.CONFIRM, subscriber)
+
+    def manage(self, subscriber: Subscriber) -> str:
+        """Return the link to the preference centre."""
+        return self._url("preferences", Purpose.MANAGE, subscriber)
+
+    def unsubscribe(self, subscriber: Subscriber) -> str:
+        """Return the one-click unsubscribe link (RFC 8058)."""
+        return self._url("u", Purpose.UNSUBSCRIBE, subscriber)
+
+    def page(self, path: str) -> str:
+        """Return an absolute URL for a public page."""
+        return f"{self.base_url}/{path.lstrip('/')}"

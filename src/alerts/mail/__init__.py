@@ -1,0 +1,1 @@
+"""Mail: what to send is kept apart from rendering and from transport."""

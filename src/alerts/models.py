@@ -1,0 +1,183 @@
+"""Typed ORM models: the schema every migration builds."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from alerts.timeutil import UTCDateTime, utcnow
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a naming convention Alembic can rely on."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    return Enum(cls, name=name, native_enum=False, length=24, validate_strings=True,
+                values_callable=lambda e: [m.value for m in e])
+
+
+class SubscriberStatus(enum.StrEnum):
+    """Where a subscriber stands."""
+
+    PENDING = "pending"
+    ACTIVE = "active"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+
+
+class Frequency(enum.StrEnum):
+    """How often a subscriber wants mail."""
+
+    IMMEDIATE = "immediate"
+    DAILY = "daily"
+    WEEKLY = "weekly"
+
+
+class MailKind(enum.StrEnum):
+    """Messages sent to one subscriber outside digests."""
+
+    CONFIRM = "confirm"
+    WELCOME = "welcome"
+    MANAGE_LINK = "manage_link"
+    ALREADY_SUBSCRIBED = "already_subscribed"
+
+
+class MailStatus(enum.StrEnum):
+    """Where a queued message stands."""
+
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class Topic(Base):
+    """A theme subscribers choose and articles are tagged with."""
+
+    __tablename__ = "topics"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Country(Base):
+    """An ISO 3166-1 country and the region it belongs to."""
+
+    __tablename__ = "countries"
+
+    code: Mapped[str] = mapped_column(String(2), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    region: Mapped[str] = mapped_column(String(32), index=True)
+
+
+class Subscriber(Base):
+    """A person on the list, with their consent record and choices."""
+
+    __tablename__ = "subscribers"
+    __table_args__ = (CheckConstraint("token_version >= 1", name="token_version_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    email_key: Mapped[str] = mapped_column(String(320), unique=True)
+    status: Mapped[SubscriberStatus] = mapped_column(
+        _enum(SubscriberStatus, "subscriber_status"), default=SubscriberStatus.PENDING, index=True
+    )
+    frequency: Mapped[Frequency] = mapped_column(
+        _enum(Frequency, "frequency"), default=Frequency.WEEKLY
+    )
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    token_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    confirmed_at: Mapped[datetime | None]
+    unsubscribed_at: Mapped[datetime | None]
+    consent_at: Mapped[datetime | None]
+    consent_source: Mapped[str | None] = mapped_column(String(64))
+    consent_ip_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class SubscriberTopic(Base):
+    """A topic a subscriber chose (none chosen means all)."""
+
+    __tablename__ = "subscriber_topics"
+
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True
+    )
+    topic_id: Mapped[int] = mapped_column(
+        ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class SubscriberCountry(Base):
+    """A country a subscriber chose (none chosen means all)."""
+
+    __tablename__ = "subscriber_countries"
+
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True
+    )
+    country_code: Mapped[str] = mapped_column(
+        ForeignKey("countries.code", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class SubscriberMail(Base):
+    """One message to one subscriber outside digests: the ledger that makes sends idempotent."""
+
+    __tablename__ = "subscriber_mail"
+    __table_args__ = (Index("ix_subscriber_mail_subscriber_kind", "subscriber_id", "kind", "created_at"),
+                      Index("ix_subscriber_mail_status_created", "status", "created_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    kind: Mapped[MailKind] = mapped_column(_enum(MailKind, "mail_kind"))
+    status: Mapped[MailStatus] = mapped_column(_enum(MailStatus, "mail_status"),
+                                               default=MailStatus.QUEUED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    message_id: Mapped[str | None] = mapped_column(String(255))
+    smtp_response: Mapped[str | None] = mapped_column(Text)
+
+
+class OutboxMessage(Base):
+    """A message caught by the local outbox when no SMTP server is configured."""
+
+    __tablename__ = "outbox_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    recipient: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(998))
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)

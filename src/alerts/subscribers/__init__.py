@@ -1,0 +1,1 @@
+"""Subscriber services: sign-up, confirmation, preferences, unsubscribe."""

@@ -1,0 +1,84 @@
+"""Tag articles with topics, countries, regions and Human Rights Council sessions."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Self
+
+from alerts.taxonomy.countries import CountryDef, CountryMatcher, load_countries
+from alerts.taxonomy.regions import RegionDef, RegionMatcher, load_regions
+from alerts.taxonomy.sessions import find_sessions, key_issues_session
+from alerts.taxonomy.text import normalise, strip_html
+from alerts.taxonomy.topics import TopicDef, TopicMatcher, load_topics
+
+# An article that names an HRC session is about the UN system whatever its keywords.
+SESSION_TOPIC = "un-system"
+# Keeps a phrase from running across the title, the summary and each category.
+_SEPARATOR = " | "
+
+
+@dataclass(frozen=True)
+class Tags:
+    """What an article is about."""
+
+    topics: frozenset[str]
+    countries: frozenset[str]
+    regions: frozenset[str]
+    sessions: frozenset[int]
+    key_issues_session: int | None
+
+
+class Tagger:
+    """Tag articles; build once, since building compiles every pattern."""
+
+    def __init__(
+        self,
+        topics: Sequence[TopicDef],
+        countries: Sequence[CountryDef],
+        regions: Sequence[RegionDef],
+    ) -> None:
+        """Compile the patterns for the given taxonomy."""
+        self._countries = CountryMatcher(countries)
+        self._regions = RegionMatcher(regions)
+        self._region_of = {c.code: c.region for c in countries}
+        self._topics = TopicMatcher(topics)
+        self._categories: dict[str, set[str]] = {}
+        for topic in topics:
+            for category in topic.categories:
+                self._categories.setdefault(_category_key(category), set()).add(topic.slug)
+        self._session_topic = SESSION_TOPIC if any(t.slug == SESSION_TOPIC for t in topics) else None
+
+    @classmethod
+    def from_files(cls, feeds_dir: Path) -> Self:
+        """Build a tagger from topics.toml and regions.toml in a directory."""
+        regions_path = feeds_dir / "regions.toml"
+        return cls(
+            load_topics(feeds_dir / "topics.toml"),
+            load_countries(regions_path),
+            load_regions(regions_path),
+        )
+
+    def tag(self, title: str, summary: str, categories: Sequence[str] = ()) -> Tags:
+        """Return the tags of an article; the summary may be HTML."""
+        title = normalise(title)
+        text = _SEPARATOR.join([title, normalise(strip_html(summary)), *map(normalise, categories)])
+        countries = self._countries.find_normalised(text)
+        regions = self._regions.find_normalised(text)
+        regions.update(self._region_of[c] for c in countries if c in self._region_of)
+        topics = self._topics.find_normalised(text)
+        for category in categories:
+            topics.update(self._categories.get(_category_key(category), ()))
+        sessions = find_sessions(text)
+        if sessions and self._session_topic:
+            topics.add(self._session_topic)
+        return Tags(
+            topics=frozenset(topics),
+            countries=frozenset(countries),
+            regions=frozenset(regions),
+            sessions=frozenset(sessions),
+            key_issues_session=key_issues_session(title),
+        )
+
+
+def _category_key(category: str) -> str:
+    return normalise(category).casefold()

@@ -1,0 +1,1 @@
+"""The aiohttp application: public pages, JSON API and development outbox."""

@@ -1,0 +1,1 @@
+"""View modules, one per feature."""
