@@ -1,4 +1,4 @@
-"""Shared fixtures: a real database (SQLite or PostgreSQL), a real Redis, a recording SMTP server."""
+"""Shared fixtures: a real database (SQLite or PostgreSQL), Redis and a recording SMTP server."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ def _base_settings(tmp: Path, **overrides: Any) -> Settings:
 
 @pytest.fixture(scope="session")
 def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
-    """Create a fresh database for the run and migrate it; PostgreSQL when TEST_DATABASE_URL says."""
+    """Create and migrate a fresh database: PostgreSQL when TEST_DATABASE_URL says, else SQLite."""
     requested = os.environ.get("TEST_DATABASE_URL", "")
     tmp = tmp_path_factory.mktemp("db")
     if requested:

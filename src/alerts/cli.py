@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -44,9 +45,9 @@ def cli(verbose: bool) -> None:
 @click.option("--port", type=int, default=None, help="Port to listen on (default: PORT).")
 def serve(host: str | None, port: int | None) -> None:
     """Run the web server."""
-    from aiohttp import web  # noqa: PLC0415 - keep CLI start-up light
+    from aiohttp import web
 
-    from alerts.web.app import create_app  # noqa: PLC0415
+    from alerts.web.app import create_app
 
     settings = _settings()
     _use_uvloop()
@@ -62,9 +63,9 @@ def serve(host: str | None, port: int | None) -> None:
 @cli.command()
 def worker() -> None:
     """Run the arq worker."""
-    from arq.worker import run_worker  # noqa: PLC0415
+    from arq.worker import run_worker
 
-    from alerts.jobs import worker_class  # noqa: PLC0415
+    from alerts.jobs import worker_class
 
     settings = _settings()
     _use_uvloop()
@@ -132,10 +133,8 @@ def _supervise(children: Sequence[subprocess.Popen[bytes]]) -> None:
     signal.signal(signal.SIGTERM, stop)
     try:
         while all(c.poll() is None for c in children):
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 children[-1].wait(timeout=0.5)
-            except subprocess.TimeoutExpired:
-                pass
         click.echo("A process stopped; stopping the others.", err=True)
     except KeyboardInterrupt:
         click.echo("\nStopping…")
@@ -151,14 +150,14 @@ def _supervise(children: Sequence[subprocess.Popen[bytes]]) -> None:
 
 
 def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url  # noqa: PLC0415
+    from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
 
 
 def _use_uvloop() -> None:
     try:
-        import uvloop  # noqa: PLC0415
+        import uvloop
 
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     except ImportError:

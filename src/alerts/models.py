@@ -37,8 +37,14 @@ class Base(DeclarativeBase):
 
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(cls, name=name, native_enum=False, length=24, validate_strings=True,
-                values_callable=lambda e: [m.value for m in e])
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        length=24,
+        validate_strings=True,
+        values_callable=lambda e: [m.value for m in e],
+    )
 
 
 class SubscriberStatus(enum.StrEnum):
@@ -155,14 +161,17 @@ class SubscriberMail(Base):
     """One message to one subscriber outside digests: the ledger that makes sends idempotent."""
 
     __tablename__ = "subscriber_mail"
-    __table_args__ = (Index("ix_subscriber_mail_subscriber_kind", "subscriber_id", "kind", "created_at"),
-                      Index("ix_subscriber_mail_status_created", "status", "created_at"))
+    __table_args__ = (
+        Index("ix_subscriber_mail_subscriber_kind", "subscriber_id", "kind", "created_at"),
+        Index("ix_subscriber_mail_status_created", "status", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
     kind: Mapped[MailKind] = mapped_column(_enum(MailKind, "mail_kind"))
-    status: Mapped[MailStatus] = mapped_column(_enum(MailStatus, "mail_status"),
-                                               default=MailStatus.QUEUED)
+    status: Mapped[MailStatus] = mapped_column(
+        _enum(MailStatus, "mail_status"), default=MailStatus.QUEUED
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]

@@ -119,7 +119,7 @@ async def test_one_private_answer_among_public_ones_is_refused() -> None:
 
 
 async def test_unresolvable_host_is_refused() -> None:
-    with pytest.raises(UnsafeURLError, match="Cannot resolve host nowhere.example"):
+    with pytest.raises(UnsafeURLError, match=r"Cannot resolve host nowhere\.example"):
         await check_url("http://nowhere.example/", allowed_hosts=NONE, resolver=StubResolver({}))
 
 
@@ -132,6 +132,8 @@ async def test_unresolvable_host_is_refused() -> None:
         "gopher://example.org/",
         "/relative/feed.xml",
         "http:///no-host",
+        "http://[::1",
+        "",
     ],
 )
 async def test_other_schemes_and_hostless_urls_are_refused(url: str) -> None:

@@ -63,7 +63,9 @@ def test_dangerous_url_schemes_are_removed(href: str) -> None:
 
 
 def test_relative_links_become_absolute_with_rel() -> None:
-    out = clean('<a href="../about?a=1#top">About</a> <a href="/x">X</a> <a href="//cdn.org/y">Y</a>')
+    out = clean(
+        '<a href="../about?a=1#top">About</a> <a href="/x">X</a> <a href="//cdn.org/y">Y</a>'
+    )
     assert f'<a href="https://example.org/about?a=1#top" {REL}>About</a>' in out
     assert f'<a href="https://example.org/x" {REL}>X</a>' in out
     assert f'<a href="https://cdn.org/y" {REL}>Y</a>' in out

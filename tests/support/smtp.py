@@ -32,7 +32,7 @@ class _Handler:
     reply: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if self.reply is not None:
             return self.reply
         raw = envelope.original_content or b""
@@ -50,7 +50,7 @@ def _free_port() -> int:
 
 
 class RecordingSMTP:
-    """Start on a free loopback port; ``messages`` holds what arrived, ``reply`` forces an answer."""
+    """Listen on a free loopback port; ``messages`` holds what arrived, ``reply`` forces one."""
 
     def __init__(self) -> None:
         self.port = _free_port()

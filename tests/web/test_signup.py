@@ -33,7 +33,10 @@ async def count(sessionmaker: Sessionmaker, model: Any) -> int:
 
 
 async def test_form_signup_sends_confirmation_and_confirm_activates(
-    aiohttp_client: Any, settings: Settings, sessionmaker: Sessionmaker, redis: Any,
+    aiohttp_client: Any,
+    settings: Settings,
+    sessionmaker: Sessionmaker,
+    redis: Any,
     smtp: RecordingSMTP,
 ) -> None:
     client = await client_for(aiohttp_client, settings)
@@ -79,7 +82,10 @@ async def test_form_signup_sends_confirmation_and_confirm_activates(
 
 
 async def test_answer_is_the_same_for_new_and_existing_addresses(
-    aiohttp_client: Any, settings: Settings, sessionmaker: Sessionmaker, redis: Any,
+    aiohttp_client: Any,
+    settings: Settings,
+    sessionmaker: Sessionmaker,
+    redis: Any,
     smtp: RecordingSMTP,
 ) -> None:
     client = await client_for(aiohttp_client, settings)
@@ -94,7 +100,10 @@ async def test_answer_is_the_same_for_new_and_existing_addresses(
 
 
 async def test_at_most_three_confirmations_per_address_per_day(
-    aiohttp_client: Any, settings: Settings, sessionmaker: Sessionmaker, redis: Any,
+    aiohttp_client: Any,
+    settings: Settings,
+    sessionmaker: Sessionmaker,
+    redis: Any,
     smtp: RecordingSMTP,
 ) -> None:
     client = await client_for(aiohttp_client, settings)
@@ -106,7 +115,10 @@ async def test_at_most_three_confirmations_per_address_per_day(
 
 
 async def test_confirmation_job_retried_sends_one_email(
-    aiohttp_client: Any, settings: Settings, sessionmaker: Sessionmaker, redis: Any,
+    aiohttp_client: Any,
+    settings: Settings,
+    sessionmaker: Sessionmaker,
+    redis: Any,
     smtp: RecordingSMTP,
 ) -> None:
     from alerts.jobs import send_subscriber_mail, shutdown, startup
@@ -127,13 +139,20 @@ async def test_confirmation_job_retried_sends_one_email(
 
 
 async def test_api_signup_stores_choices(
-    aiohttp_client: Any, settings: Settings, sessionmaker: Sessionmaker, redis: Any,
+    aiohttp_client: Any,
+    settings: Settings,
+    sessionmaker: Sessionmaker,
+    redis: Any,
 ) -> None:
     client = await client_for(aiohttp_client, settings)
     resp = await client.post(
         "/api/subscriptions",
-        json={"email": "api@example.org", "topics": ["reprisals", "civic-space"],
-              "countries": ["sd", "CN"], "frequency": "daily"},
+        json={
+            "email": "api@example.org",
+            "topics": ["reprisals", "civic-space"],
+            "countries": ["sd", "CN"],
+            "frequency": "daily",
+        },
     )
     assert resp.status == 202, await resp.text()
     async with sessionmaker() as session:
@@ -144,7 +163,10 @@ async def test_api_signup_stores_choices(
 
 
 async def test_concurrent_signups_for_one_address_make_one_subscriber(
-    aiohttp_client: Any, settings: Settings, sessionmaker: Sessionmaker, redis: Any,
+    aiohttp_client: Any,
+    settings: Settings,
+    sessionmaker: Sessionmaker,
+    redis: Any,
 ) -> None:
     client = await client_for(aiohttp_client, settings)
     responses = await asyncio.gather(

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -278,7 +279,7 @@ class Fetcher:
         )
 
     def _describe(self, exc: Exception, url: str) -> str:
-        host = URL(url).host or url
+        host = _host(url)
         match exc:
             case UnsafeURLError() | FeedTooLargeError():
                 return str(exc)
@@ -293,7 +294,8 @@ class Fetcher:
             case aiohttp.ClientSSLError():
                 return f"TLS connection to {host} failed"
             case aiohttp.ClientConnectorError():
-                return f"Cannot connect to {host}: {exc.strerror or 'connection failed'}"
+                errno = exc.os_error.errno
+                return f"Cannot connect to {host}: {os.strerror(errno) if errno else 'failed'}"
             case aiohttp.ServerDisconnectedError():
                 return "Server closed the connection before the response was complete"
             case aiohttp.ClientPayloadError():
@@ -319,6 +321,13 @@ def _redirect_target(resp: aiohttp.ClientResponse, current: str) -> str:
     if target.scheme not in ALLOWED_SCHEMES:
         raise _Stop("Refused: redirect to a URL that is not http or https", resp.status)
     return str(target)
+
+
+def _host(url: str) -> str:
+    try:
+        return URL(url).host or url[:200]
+    except ValueError:
+        return url[:200]
 
 
 def _normalise(url: str) -> str:

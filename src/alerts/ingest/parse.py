@@ -7,6 +7,7 @@ import calendar
 import hashlib
 import html
 import io
+import logging
 import unicodedata
 import xml.sax
 from collections.abc import Mapping
@@ -21,6 +22,8 @@ import feedparser
 
 from alerts.ingest import FeedParseError
 from alerts.ingest.sanitize import html_to_text, sanitize_html
+
+log = logging.getLogger(__name__)
 
 MAX_TITLE = 500
 MAX_GUID = 1000
@@ -128,10 +131,17 @@ async def parse_feed_async(
 
 
 def _feedparser(body: bytes, headers: dict[str, str]) -> Any:
-    # A BytesIO, never bare bytes: feedparser would try to open bytes as a file name.
-    return feedparser.parse(
-        io.BytesIO(body), response_headers=headers, resolve_relative_uris=True, sanitize_html=False
-    )
+    try:
+        # A BytesIO, never bare bytes: feedparser would try to open bytes as a file name.
+        return feedparser.parse(
+            io.BytesIO(body),
+            response_headers=headers,
+            resolve_relative_uris=True,
+            sanitize_html=False,
+        )
+    except Exception as e:  # untrusted input into a third-party parser: report, do not crash
+        log.warning("feedparser failed", exc_info=True)
+        raise FeedParseError(f"Not a feed: the parser failed ({type(e).__name__})") from e
 
 
 def _is_utf8(body: bytes) -> bool:

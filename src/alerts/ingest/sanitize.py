@@ -87,8 +87,17 @@ class _TextExtractor(HTMLParser):
 
 def html_to_text(html: str) -> str:
     """Return readable plain text for ``html``: no tags, entities decoded, tidy blank lines."""
+    # nh3 first: it turns any tag soup into tidy HTML, which html.parser then reads safely
+    # (html.parser alone raises on inputs such as "<![foo]>").
+    tidy = nh3.clean(
+        html,
+        tags=_BLOCK_TAGS | {"a", "br", "li"},
+        clean_content_tags=DROPPED_WITH_CONTENT,
+        attributes={"a": {"href"}},
+        link_rel=None,
+    )
     parser = _TextExtractor()
-    parser.feed(html)
+    parser.feed(tidy)
     parser.close()
     lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
     text = "\n".join(lines)

@@ -6,9 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import format_datetime
 
 from alerts.mail.render import Rendered
+
+# Long List-Unsubscribe URLs stay on one line (RFC 5322 allows 998 characters).
+POLICY = SMTP.clone(max_line_length=998)
 
 
 @dataclass(frozen=True)
@@ -25,7 +29,7 @@ class Envelope:
 
 def build_message(envelope: Envelope, body: Rendered) -> EmailMessage:
     """Return a multipart/alternative message with the unsubscribe headers of RFC 2369/8058."""
-    msg = EmailMessage()
+    msg = EmailMessage(policy=POLICY)
     msg["From"] = envelope.sender
     msg["To"] = Address(addr_spec=envelope.recipient)
     msg["Subject"] = body.subject

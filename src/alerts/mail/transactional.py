@@ -49,6 +49,7 @@ async def compose(
     now: datetime,
 ) -> EmailMessage:
     """Render the message of ``kind`` for ``subscriber``."""
+    unsubscribe_url = links.unsubscribe(subscriber)
     context = {
         "organisation": branding.organisation,
         "postal_address": branding.address,
@@ -56,7 +57,7 @@ async def compose(
         "confirm_url": links.confirm(subscriber),
         "confirm_days": confirm_days,
         "manage_url": links.manage(subscriber),
-        "unsubscribe_url": links.unsubscribe(subscriber),
+        "unsubscribe_url": unsubscribe_url,
         "signup_url": links.page("/"),
     }
     body = await renderer.render(kind.value, SUBJECTS[kind], context)
@@ -65,7 +66,7 @@ async def compose(
         recipient=subscriber.email,
         message_id=message_id_for(f"mail-{kind.value}", mail_id, branding.host),
         list_id=branding.list_id,
-        unsubscribe_url=context["unsubscribe_url"],
+        unsubscribe_url=unsubscribe_url,
         date=now,
     )
     return build_message(envelope, body)

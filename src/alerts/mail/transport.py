@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.utils import parseaddr
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -15,6 +17,11 @@ from alerts.db import Sessionmaker
 from alerts.errors import ConfigError, PermanentMailError, TransientMailError
 from alerts.models import OutboxMessage
 from alerts.timeutil import utcnow
+
+
+def envelope_sender(message: EmailMessage) -> str:
+    """Return the bare address of the From header, used as the SMTP envelope sender."""
+    return parseaddr(str(message["From"]))[1]
 
 
 class Transport(Protocol):
@@ -89,7 +96,9 @@ class SmtpTransport:
             try:
                 if self._client is None or not self._client.is_connected:
                     self._client = await self._connect()
-                errors, response = await self._client.send_message(message)
+                _, response = await self._client.sendmail(
+                    envelope_sender(message), [str(message["To"])], message.as_bytes()
+                )
             except aiosmtplib.SMTPRecipientsRefused as e:
                 codes = [r.code for r in e.recipients]
                 text = "; ".join(f"{r.code} {r.message}" for r in e.recipients)
@@ -109,10 +118,8 @@ class SmtpTransport:
     async def _drop(self) -> None:
         client, self._client = self._client, None
         if client is not None:
-            try:
+            with contextlib.suppress(Exception):  # the connection is already unusable
                 client.close()
-            except Exception:  # noqa: BLE001, S110 - the connection is already unusable
-                pass
 
     async def close(self) -> None:
         """Say QUIT if connected."""

@@ -29,7 +29,10 @@ async def save_choices(session: AsyncSession, subscriber_id: int, choices: Choic
     if choices.countries:
         await session.execute(
             insert(SubscriberCountry),
-            [{"subscriber_id": subscriber_id, "country_code": c} for c in sorted(choices.countries)],
+            [
+                {"subscriber_id": subscriber_id, "country_code": c}
+                for c in sorted(choices.countries)
+            ],
         )
 
 

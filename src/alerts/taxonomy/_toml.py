@@ -28,7 +28,9 @@ def get_str(table: dict[str, Any], field: str, where: str, *, required: bool = T
     """Return a string field, or raise TaxonomyError naming the entry."""
     value = table.get(field, None if required else "")
     if not isinstance(value, str) or (required and not value.strip()):
-        raise TaxonomyError(f"{where}: '{field}' must be a {'non-empty ' if required else ''}string")
+        raise TaxonomyError(
+            f"{where}: '{field}' must be a {'non-empty ' if required else ''}string"
+        )
     return value.strip()
 
 

@@ -10,7 +10,7 @@ import pycountry
 from alerts.taxonomy import TaxonomyError
 from alerts.taxonomy.country_names import ALIASES, DEMONYMS, NAMES, NOT_COUNTRIES
 from alerts.taxonomy.regions import load_regions, region_of
-from alerts.taxonomy.text import compile_terms, lookup, normalise, term_index
+from alerts.taxonomy.text import TermMatcher, normalise
 
 _PARENTHESIS = re.compile(r"\s*\([^)]*\)")
 
@@ -26,7 +26,7 @@ class CountryDef:
 
 
 def _plural(word: str) -> str | None:
-    return None if word.endswith(("s", "sh", "ch", "x", "z")) else word + "s"
+    return None if word.endswith(("s", "sh", "ch", "ese", "x", "z")) else word + "s"
 
 
 def _pycountry_names(country: object) -> list[str]:
@@ -87,8 +87,7 @@ class CountryMatcher:
             plural = _plural(phrase)
             if plural:
                 terms[plural] = code
-        self._index = term_index(terms)
-        self._pattern = compile_terms(terms)
+        self._matcher = TermMatcher(terms)
 
     def find(self, text: str) -> set[str]:
         """Return the ISO alpha-2 codes of the countries named in the text."""
@@ -96,7 +95,4 @@ class CountryMatcher:
 
     def find_normalised(self, text: str) -> set[str]:
         """Like `find`, for text already passed through `normalise`."""
-        if self._pattern is None:
-            return set()
-        found = {lookup(self._index, m.group()) for m in self._pattern.finditer(text)}
-        return {code for code in found if code}
+        return {code for code in self._matcher.find(text) if code}

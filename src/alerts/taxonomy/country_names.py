@@ -20,7 +20,6 @@ NAMES: dict[str, str] = {
     "VE": "Venezuela",
     "VG": "British Virgin Islands",
     "VI": "United States Virgin Islands",
-    "VN": "Viet Nam",
 }
 
 # Other names, acronyms and well-known places that stand for the country in this field.
@@ -47,8 +46,16 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "EH": ("Sahrawi Arab Democratic Republic",),
     "ET": ("Tigray",),
     "FK": ("Malvinas",),
-    "GB": ("UK", "U.K.", "Britain", "Great Britain", "England", "Scotland", "Wales",
-           "Northern Ireland"),
+    "GB": (
+        "UK",
+        "U.K.",
+        "Britain",
+        "Great Britain",
+        "England",
+        "Scotland",
+        "Wales",
+        "Northern Ireland",
+    ),
     "GM": ("The Gambia",),
     "ID": ("West Papua",),
     "KP": ("DPRK", "Democratic People's Republic of Korea"),
@@ -123,7 +130,7 @@ DEMONYMS: dict[str, tuple[str, ...]] = {
     "CU": ("Cuban",),
     "CV": ("Cabo Verdean", "Cape Verdean"),
     "CY": ("Cypriot",),
-    "CZ": ("Czech",),
+    "CZ": ("Czech", "Czechs"),
     "DE": ("German",),
     "DJ": ("Djiboutian",),
     "DK": ("Danish", "Dane"),
@@ -302,5 +309,7 @@ NOT_COUNTRIES: dict[str, str] = {
     "New Mexico": "US",
     "New England": "US",
     "New South Wales": "AU",
+    "New Ireland": "PG",
+    "New Britain": "PG",
     "British Columbia": "CA",
 }

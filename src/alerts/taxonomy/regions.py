@@ -8,7 +8,7 @@ import pycountry
 
 from alerts.taxonomy import TaxonomyError
 from alerts.taxonomy._toml import check_slug, get_str, get_strs, read_tables
-from alerts.taxonomy.text import compile_terms, lookup, normalise, term_index
+from alerts.taxonomy.text import TermMatcher, normalise
 
 # Phrases that contain a region word but are about somewhere else.
 _NOT_REGIONS = {
@@ -65,8 +65,7 @@ class RegionMatcher:
         """Compile the keywords of every region into one pattern."""
         terms = {kw: r.slug for r in regions for kw in r.keywords}
         terms.update(_NOT_REGIONS)
-        self._index = term_index(terms)
-        self._pattern = compile_terms(terms)
+        self._matcher = TermMatcher(terms)
 
     def find(self, text: str) -> set[str]:
         """Return the slugs of regions named in the text."""
@@ -74,10 +73,7 @@ class RegionMatcher:
 
     def find_normalised(self, text: str) -> set[str]:
         """Like `find`, for text already passed through `normalise`."""
-        if self._pattern is None:
-            return set()
-        found = {lookup(self._index, m.group()) for m in self._pattern.finditer(text)}
-        return {slug for slug in found if slug}
+        return {slug for slug in self._matcher.find(text) if slug}
 
 
 def region_of(regions: Sequence[RegionDef]) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Self
 
@@ -45,8 +46,11 @@ class Tagger:
         self._categories: dict[str, set[str]] = {}
         for topic in topics:
             for category in topic.categories:
-                self._categories.setdefault(_category_key(category), set()).add(topic.slug)
-        self._session_topic = SESSION_TOPIC if any(t.slug == SESSION_TOPIC for t in topics) else None
+                key = _normalise_category(category).casefold()
+                self._categories.setdefault(key, set()).add(topic.slug)
+        self._session_topic = (
+            SESSION_TOPIC if any(t.slug == SESSION_TOPIC for t in topics) else None
+        )
 
     @classmethod
     def from_files(cls, feeds_dir: Path) -> Self:
@@ -61,13 +65,14 @@ class Tagger:
     def tag(self, title: str, summary: str, categories: Sequence[str] = ()) -> Tags:
         """Return the tags of an article; the summary may be HTML."""
         title = normalise(title)
-        text = _SEPARATOR.join([title, normalise(strip_html(summary)), *map(normalise, categories)])
+        cats = [_normalise_category(c) for c in categories]
+        text = _SEPARATOR.join([title, normalise(strip_html(summary)), *cats])
         countries = self._countries.find_normalised(text)
         regions = self._regions.find_normalised(text)
         regions.update(self._region_of[c] for c in countries if c in self._region_of)
         topics = self._topics.find_normalised(text)
-        for category in categories:
-            topics.update(self._categories.get(_category_key(category), ()))
+        for category in cats:
+            topics.update(self._categories.get(category.casefold(), ()))
         sessions = find_sessions(text)
         if sessions and self._session_topic:
             topics.add(self._session_topic)
@@ -80,5 +85,7 @@ class Tagger:
         )
 
 
-def _category_key(category: str) -> str:
-    return normalise(category).casefold()
+# Feeds repeat the same few categories on every item.
+@lru_cache(maxsize=4096)
+def _normalise_category(category: str) -> str:
+    return normalise(category)

@@ -4,7 +4,7 @@ import html
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -95,43 +95,59 @@ def _trie_regex(node: Mapping[str, object]) -> str:
     return f"(?:{body})?" if "" in node else body
 
 
-def compile_terms(
-    terms: Iterable[str], suffix: str = "", group: str | None = None
-) -> re.Pattern[str] | None:
-    """Compile terms into one word-bounded regex that prefers the longest term.
+def _lower(text: str) -> str:
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        return lowered
+    # Match offsets must line up with the original text, so keep any letter whose
+    # lower case is longer ("İ" -> "i̇") as it is.
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
 
-    With `group`, the term without `suffix` is captured under that name.
-    """
-    sensitive: set[str] = set()
-    insensitive: set[str] = set()
-    for term in terms:
-        for spelling in variants(term):
-            if is_case_sensitive(spelling):
-                sensitive.add(spelling)
-            else:
-                insensitive.add(spelling.casefold())
-    parts = []
-    if sensitive:
-        parts.append(f"(?-i:{_trie_regex(_trie(sensitive))})")
-    if insensitive:
-        parts.append(_trie_regex(_trie(insensitive)))
-    if not parts:
+
+def _compile(terms: Iterable[str], suffix: str) -> re.Pattern[str] | None:
+    if not terms:
         return None
-    body = "|".join(parts)
-    body = f"(?P<{group}>{body})" if group else f"(?:{body})"
-    return re.compile(rf"(?<![\w+]){body}{suffix}(?![\w+])", re.IGNORECASE)
+    trie = _trie_regex(_trie(terms))
+    return re.compile(rf"(?<![\w+])(?P<t>{trie}){suffix}(?![\w+])")
 
 
-def term_index(mapping: Mapping[str, T]) -> dict[str, T]:
-    """Index values by every spelling of their terms, for `lookup`."""
-    index: dict[str, T] = {}
-    for term, value in mapping.items():
-        for spelling in variants(term):
-            index[spelling if is_case_sensitive(spelling) else spelling.casefold()] = value
-    return index
+class TermMatcher(Generic[T]):
+    """Find terms in normalised text, preferring the longest, and give their values."""
 
+    def __init__(self, terms: Mapping[str, T], suffix: str = "") -> None:
+        """Compile the terms, each matching also `suffix` (a regex) right after it."""
+        self._exact: dict[str, T] = {}
+        self._folded: dict[str, T] = {}
+        for term, value in terms.items():
+            for spelling in variants(term):
+                if is_case_sensitive(spelling):
+                    self._exact[spelling] = value
+                else:
+                    self._folded[spelling.lower()] = value
+        # Case-insensitive terms run on lower-cased text with a case-sensitive pattern:
+        # the regex engine only takes its fast paths without re.IGNORECASE.
+        self._exact_re = _compile(self._exact, suffix)
+        self._folded_re = _compile(self._folded, suffix)
 
-def lookup(index: Mapping[str, T], matched: str) -> T | None:
-    """Return the value filed for a spelling matched by a `compile_terms` regex."""
-    found = index.get(matched)
-    return found if found is not None else index.get(matched.casefold())
+    def find(self, text: str) -> list[T]:
+        """Return the value of each term found in normalised text, in text order."""
+        hits: list[tuple[int, int, T]] = []
+        if self._folded_re is not None:
+            folded = self._folded
+            hits.extend(
+                (m.start(), -m.end(), folded[m["t"]])
+                for m in self._folded_re.finditer(_lower(text))
+            )
+        if self._exact_re is None:
+            return [value for _, _, value in hits]
+        exact = self._exact
+        hits.extend((m.start(), -m.end(), exact[m["t"]]) for m in self._exact_re.finditer(text))
+        hits.sort(key=lambda hit: (hit[0], hit[1]))
+        # As one alternation would: leftmost first, then longest, never overlapping.
+        found: list[T] = []
+        end = 0
+        for start, neg_end, value in hits:
+            if start >= end:
+                found.append(value)
+                end = -neg_end
+        return found

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from alerts.taxonomy._toml import check_slug, get_str, get_strs, read_tables
-from alerts.taxonomy.text import compile_terms, lookup, normalise, term_index
+from alerts.taxonomy.text import TermMatcher, normalise
 
 # Keywords also match their plurals ("defender" finds "defenders", "business" "businesses").
 _PLURAL = "(?:s|es)?"
@@ -47,7 +47,7 @@ class TopicMatcher:
 
     def __init__(self, topics: Sequence[TopicDef]) -> None:
         """Compile every keyword of every topic into one pattern."""
-        own = {t.slug: compile_terms(t.keywords, suffix=_PLURAL) for t in topics}
+        own = {t.slug: TermMatcher(dict.fromkeys(t.keywords, True)) for t in topics}
         # One pass finds the longest keyword at each place; so that a shorter keyword of
         # another topic inside it ("defender" in "women human rights defender") still
         # counts, each keyword carries every topic that has a keyword within it.
@@ -55,11 +55,8 @@ class TopicMatcher:
         for topic in topics:
             for keyword in topic.keywords:
                 spelling = normalise(keyword)
-                terms[keyword] = frozenset(
-                    slug for slug, p in own.items() if p is not None and p.search(spelling)
-                )
-        self._index = term_index(terms)
-        self._pattern = compile_terms(terms, suffix=_PLURAL, group="t")
+                terms[keyword] = frozenset(slug for slug, m in own.items() if m.find(spelling))
+        self._matcher = TermMatcher(terms, suffix=_PLURAL)
 
     def find(self, text: str) -> set[str]:
         """Return the slugs of topics whose keywords occur in the text."""
@@ -68,7 +65,6 @@ class TopicMatcher:
     def find_normalised(self, text: str) -> set[str]:
         """Like `find`, for text already passed through `normalise`."""
         found: set[str] = set()
-        if self._pattern is not None:
-            for m in self._pattern.finditer(text):
-                found.update(lookup(self._index, m["t"]) or ())
+        for slugs in self._matcher.find(text):
+            found.update(slugs)
         return found

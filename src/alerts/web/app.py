@@ -72,7 +72,7 @@ def setup_routes(app: web.Application, settings: Settings) -> None:
     api = r.add_post("/api/subscriptions", signup.api_subscribe)
     if settings.cors_origins:
         cors = aiohttp_cors.setup(app)
-        options = aiohttp_cors.ResourceOptions(
+        options = aiohttp_cors.ResourceOptions(  # type: ignore[no-untyped-call]
             allow_credentials=False, allow_headers=("Content-Type",), max_age=3600
         )
         cors.add(api, {origin: options for origin in settings.cors_origins})

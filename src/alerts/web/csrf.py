@@ -7,6 +7,7 @@ import hmac
 import secrets
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from alerts.web.keys import SETTINGS
 
@@ -37,7 +38,7 @@ def check_csrf(request: web.Request, submitted: object) -> bool:
 
 
 @web.middleware
-async def csrf_cookie_middleware(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+async def csrf_cookie_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Set the CSRF cookie on responses whose page asked for a token."""
     response = await handler(request)
     new = request.get(_NEW)

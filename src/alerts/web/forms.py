@@ -44,6 +44,7 @@ def page_context(request: web.Request, **extra: Any) -> dict[str, Any]:
         "catalog": request.app[CATALOG],
         "organisation": settings.organisation_name,
         "outbox_enabled": settings.outbox_page,
+        "path": request.path,
         **extra,
     }
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from arq.connections import ArqRedis
 from aiohttp import web
+from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from alerts.catalog import Catalog

@@ -6,6 +6,9 @@ import logging
 
 import aiohttp_jinja2
 from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from alerts.web.forms import page_context
 
 log = logging.getLogger(__name__)
 
@@ -39,14 +42,16 @@ def error_response(request: web.Request, status: int, message: str | None = None
     text = message or MESSAGES.get(status, "The request could not be completed.")
     if wants_json(request):
         return web.json_response({"error": text, "status": status}, status=status)
-    response = aiohttp_jinja2.render_template(
-        "error.html", request, {"status": status, "message": text}, status=status
-    )
-    return response
+    try:
+        context = page_context(request, status=status, message=text)
+        return aiohttp_jinja2.render_template("error.html", request, context, status=status)
+    except Exception:
+        log.exception("error page failed to render")
+        return web.Response(text=text, status=status)
 
 
 @web.middleware
-async def error_middleware(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Turn HTTP errors and unexpected exceptions into friendly answers without stack traces."""
     try:
         return await handler(request)
@@ -69,7 +74,7 @@ async def error_middleware(request: web.Request, handler: web.Handler) -> web.St
 
 
 @web.middleware
-async def security_headers(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Add headers that keep tokens in URLs from leaking and pages from being framed."""
     response = await handler(request)
     headers = response.headers

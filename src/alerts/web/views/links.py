@@ -70,8 +70,11 @@ async def confirm_submit(request: web.Request) -> web.StreamResponse:
 
 
 async def _preferences_context(
-    request: web.Request, subscriber: Subscriber, values: dict[str, object] | None = None,
-    errors: dict[str, str] | None = None, **extra: Any,
+    request: web.Request,
+    subscriber: Subscriber,
+    values: dict[str, object] | None = None,
+    errors: dict[str, str] | None = None,
+    **extra: Any,
 ) -> dict[str, Any]:
     links = request.app[LINKS]
     if values is None:
@@ -137,9 +140,7 @@ async def preferences_submit(request: web.Request) -> web.StreamResponse:
             )
         except ValidationError as e:
             context = await _preferences_context(request, subscriber, values, e.errors)
-            return aiohttp_jinja2.render_template(
-                "preferences.html", request, context, status=400
-            )
+            return aiohttp_jinja2.render_template("preferences.html", request, context, status=400)
         await lifecycle.update_preferences(session, subscriber, choices, now=utcnow())
     raise web.HTTPSeeOther(f"/preferences/{token}?saved=1")
 

@@ -1,4 +1,4 @@
-""""Email me a link to manage my subscription": the same answer for every address."""
+""" "Email me a link to manage my subscription": the same answer for every address."""
 
 from __future__ import annotations
 
@@ -29,7 +29,9 @@ async def manage_submit(request: web.Request) -> web.StreamResponse:
     settings = request.app[SETTINGS]
     ip = client_ip(request, settings.trusted_proxies) or "unknown"
     if not await request.app[LIMITER].allow(
-        "manage-ip", ip, limit=settings.signup_ip_limit,
+        "manage-ip",
+        ip,
+        limit=settings.signup_ip_limit,
         window_seconds=settings.signup_ip_window_seconds,
     ):
         raise web.HTTPTooManyRequests()

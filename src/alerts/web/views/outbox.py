@@ -30,7 +30,7 @@ async def _load(request: web.Request) -> tuple[OutboxMessage, EmailMessage]:
         row = await session.get(OutboxMessage, message_id)
     if row is None:
         raise web.HTTPNotFound()
-    parsed = cast(EmailMessage, message_from_bytes(row.raw, policy=policy.default))
+    parsed = message_from_bytes(row.raw, policy=policy.default)
     return row, parsed
 
 

@@ -1,0 +1,273 @@
+"""Bench plumbing: a throw-away database, a dedicated Redis db, server processes, CPU counters."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+from redis.asyncio import Redis
+from sqlalchemy.engine import make_url
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+class BenchError(Exception):
+    """A set-up step failed; the message says which."""
+
+
+def asyncpg_dsn(url: str) -> str:
+    """Return a plain postgresql:// DSN that asyncpg accepts."""
+    parsed = make_url(url).set(drivername="postgresql")
+    return parsed.render_as_string(hide_password=False)
+
+
+def with_database(url: str, name: str) -> str:
+    """Return ``url`` pointing at database ``name``."""
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+async def create_database(admin_url: str, name: str) -> None:
+    """Create an empty database called ``name``."""
+    conn = await asyncpg.connect(asyncpg_dsn(admin_url))
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+async def drop_database(admin_url: str, name: str) -> None:
+    """Drop database ``name``, closing any sessions still on it."""
+    conn = await asyncpg.connect(asyncpg_dsn(admin_url))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def catalog(db_url: str) -> tuple[list[str], list[str]]:
+    """Return the seeded topic slugs and country codes."""
+    conn = await asyncpg.connect(asyncpg_dsn(db_url))
+    try:
+        topics = [r[0] for r in await conn.fetch("SELECT slug FROM topics ORDER BY slug")]
+        countries = [r[0] for r in await conn.fetch("SELECT code FROM countries ORDER BY code")]
+    finally:
+        await conn.close()
+    return topics, countries
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """What sign-ups left behind: rows in PostgreSQL and jobs in Redis."""
+
+    subscribers: int
+    pending: int
+    confirm_queued: int
+    mail_rows: int
+    arq_jobs: int
+
+
+async def ledger(db_url: str, redis_url: str) -> Ledger:
+    """Count pending subscribers, queued confirmations and arq jobs."""
+    conn = await asyncpg.connect(asyncpg_dsn(db_url))
+    try:
+        row = await conn.fetchrow(
+            """
+            SELECT (SELECT count(*) FROM subscribers),
+                   (SELECT count(*) FROM subscribers WHERE status = 'pending'),
+                   (SELECT count(*) FROM subscriber_mail
+                     WHERE kind = 'confirm' AND status = 'queued'),
+                   (SELECT count(*) FROM subscriber_mail)
+            """
+        )
+    finally:
+        await conn.close()
+    redis = Redis.from_url(redis_url)
+    try:
+        jobs = int(await redis.zcard("arq:queue"))
+    finally:
+        await redis.aclose()
+    assert row is not None
+    return Ledger(row[0], row[1], row[2], row[3], jobs)
+
+
+async def settled_ledger(db_url: str, redis_url: str, timeout: float = 10.0) -> Ledger:
+    """Return the ledger once it stops changing (requests still in flight have finished)."""
+    deadline = time.monotonic() + timeout
+    last = await ledger(db_url, redis_url)
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+        now = await ledger(db_url, redis_url)
+        if now == last:
+            return now
+        last = now
+    return last
+
+
+async def flush_redis(redis_url: str) -> None:
+    """Empty the benchmark's own Redis database."""
+    redis = Redis.from_url(redis_url)
+    try:
+        await redis.flushdb()
+    finally:
+        await redis.aclose()
+
+
+def run_cli(args: list[str], env: Mapping[str, str], cwd: Path) -> None:
+    """Run an ``alerts`` sub-command and raise BenchError if it fails."""
+    done = subprocess.run(
+        [str(BIN / "alerts"), *args], env=dict(env), cwd=cwd, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise BenchError(f"alerts {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+
+
+def free_port() -> int:
+    """Return a loopback TCP port that is free right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start(cmd: list[str], env: Mapping[str, str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:
+    """Start ``cmd`` in its own process group, logging to ``log``."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            cmd, env=dict(env), cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def stop(proc: subprocess.Popen[bytes] | None, timeout: float = 10.0) -> None:
+    """Stop a process group started by ``start``: SIGINT, then SIGKILL after ``timeout``."""
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+    except ProcessLookupError:
+        pass
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 30) -> None:
+    """Poll ``url`` until it answers 200; fail if the process exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise BenchError(f"server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as resp:
+                if resp.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.1)
+    raise BenchError(f"{url} did not answer within {timeout} s:\n{log.read_text()[-3000:]}")
+
+
+def _ticks(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return 0
+    return int(fields[11]) + int(fields[12])
+
+
+def _pids_named(name: str) -> list[int]:
+    pids = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/comm") as f:
+                    if f.read().strip() == name:
+                        pids.append(int(entry.name))
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+    return pids
+
+
+def _group_pids(pgid: int) -> list[int]:
+    pids = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                if os.getpgid(int(entry.name)) == pgid:
+                    pids.append(int(entry.name))
+            except (ProcessLookupError, PermissionError):
+                continue
+    return pids
+
+
+def _machine_busy() -> tuple[int, int]:
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    idle = values[3] + values[4]
+    return sum(values) - idle, sum(values)
+
+
+class CpuMeter:
+    """Measure CPU used by named groups of processes (in cores) over a window."""
+
+    def __init__(self, groups: Mapping[str, Iterable[int] | str]) -> None:
+        self._groups = groups
+        self._start: dict[str, dict[int, int]] = {}
+        self._machine = (0, 0)
+        self._t0 = 0.0
+
+    def _snapshot(self) -> dict[str, dict[int, int]]:
+        snap: dict[str, dict[int, int]] = {}
+        for label, who in self._groups.items():
+            pids = _pids_named(who) if isinstance(who, str) else list(who)
+            snap[label] = {pid: _ticks(pid) for pid in pids}
+        return snap
+
+    def begin(self) -> None:
+        """Take the starting counters."""
+        self._start = self._snapshot()
+        self._machine = _machine_busy()
+        self._t0 = time.monotonic()
+
+    def end(self, extra: Mapping[str, int] | None = None) -> dict[str, float]:
+        """Return cores used per group, ``machine`` busy cores and ``other`` since ``begin``."""
+        wall = time.monotonic() - self._t0
+        snap = self._snapshot()
+        busy, total = _machine_busy()
+        cores = {}
+        for label, pids in snap.items():
+            ticks = sum(t - self._start[label].get(pid, 0) for pid, t in pids.items())
+            cores[label] = ticks / CLK_TCK / wall
+        for label, ticks in (extra or {}).items():
+            cores[label] = ticks / CLK_TCK / wall
+        ncpu = os.cpu_count() or 1
+        cores["machine"] = (busy - self._machine[0]) / max(total - self._machine[1], 1) * ncpu
+        cores["other"] = max(cores["machine"] - sum(v for k, v in cores.items() if k != "machine"), 0)
+        return cores
+
+
+def server_pids(proc: subprocess.Popen[bytes]) -> list[int]:
+    """Return every pid in the server's process group (workers included)."""
+    return _group_pids(proc.pid) or [proc.pid]
+
+
+def child_ticks(before: os.times_result) -> int:
+    """Return CPU ticks used by reaped children (wrk) since ``before``."""
+    now = os.times()
+    used = (now.children_user - before.children_user) + (
+        now.children_system - before.children_system
+    )
+    return round(used * CLK_TCK)
