@@ -145,7 +145,12 @@ def start(cmd: list[str], env: Mapping[str, str], cwd: Path, log: Path) -> subpr
     """Start ``cmd`` in its own process group, logging to ``log``."""
     with log.open("ab") as out:
         return subprocess.Popen(
-            cmd, env=dict(env), cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            cmd,
+            env=dict(env),
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
 
@@ -255,7 +260,8 @@ class CpuMeter:
             cores[label] = ticks / CLK_TCK / wall
         ncpu = os.cpu_count() or 1
         cores["machine"] = (busy - self._machine[0]) / max(total - self._machine[1], 1) * ncpu
-        cores["other"] = max(cores["machine"] - sum(v for k, v in cores.items() if k != "machine"), 0)
+        known = sum(v for k, v in cores.items() if k != "machine")
+        cores["other"] = max(cores["machine"] - known, 0)
         return cores
 
 

@@ -99,6 +99,18 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
         asyncio.run(_drop_pg_database(base, name))
 
 
+@pytest.fixture
+async def scratch_db_url(backend: Backend, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database of the run's kind, for tests that build and tear down schemas."""
+    if not backend.is_postgres:
+        yield f"sqlite+aiosqlite:///{tmp_path / 'scratch.db'}"
+        return
+    name = f"alerts_scratch_{os.getpid()}"
+    url = await _create_pg_database(backend.url, name)
+    yield url
+    await _drop_pg_database(backend.url, name)
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Use the machine's Redis (database 9) or start a private one."""

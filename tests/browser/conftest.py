@@ -74,8 +74,10 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
     problems: list[str] = []
 
     def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            problems.append(f"console error: {message.text}")
+        url = message.location.get("url", "")
+        # Chromium asks for /favicon.ico on its own; the app has none.
+        if message.type == "error" and not url.endswith("/favicon.ico"):
+            problems.append(f"console error: {message.text} ({url})")
 
     def on_page_error(error: Error) -> None:
         problems.append(f"page error: {error}")

@@ -101,6 +101,17 @@ def test_title_is_plain_text_with_collapsed_whitespace(rss_feed: ParsedFeed) -> 
     assert rss_feed.entries[2].title.startswith("An item with neither guid")
 
 
+def test_title_entities_are_decoded() -> None:
+    # RSS titles are HTML inside XML: "&amp;amp;" is the HTML text "&amp;", that is "&".
+    feed = parse(rss("<item><title>R&amp;D &amp; a &lt; b, AT&amp;amp;T</title></item>").encode())
+    assert feed.entries[0].title == "R&D & a < b, AT&T"
+
+
+def test_tag_soup_title_does_not_crash() -> None:
+    feed = parse(rss("<item><title>&lt;![foo bar]&gt;Title &lt;b&gt;x</title></item>").encode())
+    assert feed.entries[0].title == "Title x"
+
+
 def test_long_title_is_capped() -> None:
     feed = parse(rss(f"<item><title>{'word ' * 300}</title></item>").encode())
     assert len(feed.entries[0].title) == 500

@@ -119,3 +119,12 @@ def test_html_to_text_does_not_repeat_a_url_shown_as_text() -> None:
 
 def test_html_to_text_of_plain_text() -> None:
     assert html_to_text("  just   text &lt;b&gt; ") == "just text <b>"
+
+
+@pytest.mark.parametrize("html", ["<![foo bar]>x", "<![if !supportLists]>x<![endif]>", "x<!"])
+def test_html_to_text_survives_tag_soup(html: str) -> None:
+    assert html_to_text(html).startswith("x")
+
+
+def test_html_to_text_drops_control_characters() -> None:
+    assert html_to_text("<p>\x00a</p>") == "a"

@@ -103,7 +103,7 @@ def parse_feed(
         raise FeedParseError(f"No readable entries: {problem}")
     feed = data.feed
     return ParsedFeed(
-        title=_plain(feed.get("title"), feed.get("title_detail")) or None,
+        title=_plain(feed.get("title")) or None,
         link=_web_link(feed.get("link"), base_url),
         entries=tuple(entries),
         problem=problem,
@@ -177,7 +177,7 @@ def _not_a_feed(body: bytes, problem: str | None) -> str:
 
 
 def _entry(raw: Any, base_url: str, fetched_at: datetime) -> ParsedEntry | None:
-    title = _plain(raw.get("title"), raw.get("title_detail"))
+    title = _plain(raw.get("title"))
     summary_html = _html(raw.get("summary"), raw.get("summary_detail"), base_url)
     content_html = None
     for content in raw.get("content") or ():
@@ -206,12 +206,10 @@ def _entry(raw: Any, base_url: str, fetched_at: datetime) -> ParsedEntry | None:
     )
 
 
-def _plain(value: str | None, detail: Mapping[str, Any] | None) -> str:
-    if not value:
-        return ""
-    if (detail or {}).get("type") != "text/plain":
-        value = html_to_text(value)
-    return _cap(" ".join(value.split()), MAX_TITLE)
+def _plain(value: str | None) -> str:
+    # Titles carry no markup, whatever type the feed claims: RSS says nothing and feedparser
+    # guesses, so tags are stripped even from "plain text".
+    return _cap(" ".join(html_to_text(value or "").split()), MAX_TITLE)
 
 
 def _html(value: str | None, detail: Mapping[str, Any] | None, base_url: str) -> str:

@@ -28,6 +28,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "AE": ("UAE", "Emirates"),
     "BA": ("Bosnia", "BiH"),
     "BN": ("Brunei",),
+    "BQ": ("Bonaire", "Sint Eustatius"),
     "BS": ("The Bahamas",),
     "CD": (
         "DRC",
@@ -80,6 +81,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "RU": ("Russian Federation", "Chechnya"),
     "SA": ("KSA",),
     "SD": ("Darfur",),
+    "SH": ("Saint Helena", "Ascension Island", "Tristan da Cunha"),
     "SO": ("Somaliland",),
     "SZ": ("Swaziland",),
     "TL": ("East Timor",),

@@ -1,0 +1,298 @@
+"""Benchmark POST /api/subscriptions against a bare aiohttp handler, and check nothing is lost.
+
+Run: .venv/bin/python bench/signup.py [--connections 100] [--requests N] [--duration S]
+See docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import NoReturn
+
+import harness
+import loadgen
+from harness import BIN, REPO, BenchError, CpuMeter, Ledger
+from loadgen import LoadResult
+
+P99_TARGET_MS = 50.0
+RATIO_TARGET = 0.40
+
+
+def parse_args() -> argparse.Namespace:
+    """Read the command line."""
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--connections", type=int, default=100, help="concurrent connections")
+    p.add_argument("--duration", type=float, default=15.0, help="measured seconds per server")
+    p.add_argument(
+        "--requests", type=int, default=0, help="stop after N answers (--duration still caps)"
+    )
+    p.add_argument("--warmup", type=float, default=3.0, help="warm-up seconds per server")
+    p.add_argument("--threads", type=int, default=2, help="wrk threads")
+    p.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
+    p.add_argument(
+        "--pg-url",
+        default=os.environ.get("BENCH_PG_URL", "postgresql://127.0.0.1:5432/test"),
+        help="an existing database to connect to for CREATE/DROP DATABASE",
+    )
+    p.add_argument(
+        "--redis-url",
+        default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"),
+        help="a Redis database the bench may FLUSH",
+    )
+    p.add_argument("--serve-args", default="", help="extra arguments for `alerts serve`")
+    p.add_argument("--bare-processes", type=int, default=1, help="processes for the bare app")
+    p.add_argument("--skip-bare", action="store_true", help="do not measure the bare handler")
+    p.add_argument("--verbose", action="store_true", help="show wrk's own output")
+    return p.parse_args()
+
+
+def _raise_interrupt(*_: object) -> NoReturn:
+    raise KeyboardInterrupt
+
+
+class Bench:
+    """One run: set up, load both servers, verify, report, clean up."""
+
+    def __init__(self, args: argparse.Namespace, workdir: Path) -> None:
+        self.args = args
+        self.workdir = workdir
+        self.db_name = f"alerts_bench_{os.getpid()}"
+        self.db_url = harness.with_database(args.pg_url, self.db_name)
+        self.db_created = False
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.tool = self._pick_tool()
+        self.script: Path | None = None
+        self.topics: list[str] = []
+        self.countries: list[str] = []
+
+    def _pick_tool(self) -> str:
+        """Choose wrk when it is there, else the aiohttp client."""
+        if self.args.loadgen == "python":
+            return "python"
+        if loadgen.have_wrk():
+            return "wrk"
+        if self.args.loadgen == "wrk":
+            raise BenchError("wrk is not installed (apt-get install -y wrk)")
+        return "python"
+
+    def env(self, port: int) -> dict[str, str]:
+        """Return the server's environment: throw-away database, bench Redis, no real SMTP."""
+        env = dict(os.environ)
+        env.update(
+            DATABASE_URL=self.db_url,
+            REDIS_URL=self.args.redis_url,
+            SECRET_KEY=secrets.token_urlsafe(48),
+            ENVIRONMENT="development",
+            SMTP_URL="smtp://127.0.0.1:1",
+            SIGNUP_IP_LIMIT=str(10**9),
+            BASE_URL=f"http://127.0.0.1:{port}",
+            VAR_DIR=str(self.workdir / "var"),
+            TRUSTED_PROXIES="0",
+            CORS_ORIGINS="",
+        )
+        return env
+
+    def prepare(self) -> None:
+        """Create and migrate the database, seed the catalog, empty the bench Redis db."""
+        asyncio.run(harness.create_database(self.args.pg_url, self.db_name))
+        self.db_created = True
+        env = self.env(0)
+        harness.run_cli(["db", "upgrade"], env, self.workdir)
+        harness.run_cli(["seed"], env, self.workdir)
+        asyncio.run(harness.flush_redis(self.args.redis_url))
+        self.topics, self.countries = asyncio.run(harness.catalog(self.db_url))
+        if not self.topics:
+            raise BenchError("seeding left no topics")
+        if self.tool == "wrk":
+            self.script = loadgen.write_lua(self.workdir, self.topics, self.countries)
+
+    def launch(self, name: str, cmd: list[str], port: int) -> subprocess.Popen[bytes]:
+        """Start a server and wait for /healthz."""
+        log = self.workdir / f"{name}.log"
+        proc = harness.start(cmd, self.env(port), self.workdir, log)
+        self.procs.append(proc)
+        harness.wait_healthy(f"http://127.0.0.1:{port}/healthz", proc, log)
+        return proc
+
+    def load(self, base_url: str, seconds: float, requests: int = 0) -> LoadResult:
+        """Run the load generator once."""
+        a = self.args
+        if self.script is not None:
+            return loadgen.run_wrk(
+                base_url,
+                self.script,
+                connections=a.connections,
+                threads=a.threads,
+                duration=seconds,
+                requests=requests,
+                verbose=a.verbose,
+            )
+        return loadgen.run_python(
+            base_url,
+            self.topics,
+            self.countries,
+            connections=a.connections,
+            duration=seconds,
+            requests=requests,
+        )
+
+    def measure(
+        self, proc: subprocess.Popen[bytes], base_url: str
+    ) -> tuple[LoadResult, LoadResult, dict[str, float]]:
+        """Warm up, then measure with CPU counters; return (warm-up, measured, cores)."""
+        warm = self.load(base_url, self.args.warmup)
+        meter = CpuMeter(
+            {
+                "server": harness.server_pids(proc),
+                "postgres": "postgres",
+                "redis": "redis-server",
+                "bench": [os.getpid()],
+            }
+        )
+        before = os.times()
+        meter.begin()
+        result = self.load(base_url, self.args.duration, self.args.requests)
+        cores = meter.end({"wrk": harness.child_ticks(before)})
+        return warm, result, cores
+
+    def run_alerts(self) -> tuple[LoadResult, LoadResult, dict[str, float], Ledger]:
+        """Measure the real server and return its figures and the settled ledger."""
+        port = harness.free_port()
+        cmd = [str(BIN / "alerts"), "serve", "--port", str(port)]
+        cmd += shlex.split(self.args.serve_args)
+        proc = self.launch("alerts", cmd, port)
+        warm, result, cores = self.measure(proc, f"http://127.0.0.1:{port}")
+        book = asyncio.run(harness.settled_ledger(self.db_url, self.args.redis_url))
+        harness.stop(proc)
+        return warm, result, cores, book
+
+    def run_bare(self) -> tuple[LoadResult, dict[str, float]]:
+        """Measure the bare aiohttp handler."""
+        port = harness.free_port()
+        cmd = [sys.executable, str(REPO / "bench" / "bare_server.py"), "--port", str(port)]
+        cmd += ["--processes", str(self.args.bare_processes)]
+        proc = self.launch("bare", cmd, port)
+        _, result, cores = self.measure(proc, f"http://127.0.0.1:{port}")
+        harness.stop(proc)
+        return result, cores
+
+    def cleanup(self) -> None:
+        """Stop every server, drop the database and empty the bench Redis db."""
+        for proc in self.procs:
+            harness.stop(proc)
+        if self.db_created:
+            try:
+                asyncio.run(harness.drop_database(self.args.pg_url, self.db_name))
+            except Exception as e:
+                print(f"could not drop database {self.db_name}: {e}", file=sys.stderr)
+        try:
+            asyncio.run(harness.flush_redis(self.args.redis_url))
+        except Exception as e:
+            print(f"could not flush {self.args.redis_url}: {e}", file=sys.stderr)
+
+
+def verdict(ok: bool) -> str:
+    """Return PASS or FAIL."""
+    return "PASS" if ok else "FAIL"
+
+
+def print_load(title: str, r: LoadResult, cores: dict[str, float]) -> None:
+    """Print one server's figures."""
+    print(f"\n{title}")
+    print(f"  requests/s      {r.rps:9.1f}   ({r.requests} answers in {r.seconds:.1f} s)")
+    print(
+        f"  latency         p50 {r.p50_ms:7.1f} ms   p90 {r.p90_ms:7.1f} ms   "
+        f"p99 {r.p99_ms:7.1f} ms   max {r.max_ms:7.1f} ms"
+    )
+    print(
+        f"  answers         {r.ok2xx} 2xx, {r.non2xx} non-2xx ({r.s429} 429, {r.s4xx} other 4xx, "
+        f"{r.s5xx} 5xx, {r.other} other), {r.socket_errors} socket errors/timeouts"
+    )
+    shown = ("server", "postgres", "redis", "wrk", "bench", "other")
+    parts = "  ".join(f"{k} {cores[k]:.2f}" for k in shown if cores.get(k, 0) >= 0.005)
+    print(f"  CPU (cores)     {parts}   [machine busy {cores['machine']:.2f} of {os.cpu_count()}]")
+
+
+def check_ledger(runs: list[LoadResult], book: Ledger) -> bool:
+    """Print the "nothing lost" accounting and return whether it holds."""
+    ok2xx = sum(r.ok2xx for r in runs)
+    unanswered = sum(r.unanswered for r in runs)
+    print("\nnothing lost (warm-up + measured runs, counted after in-flight requests settled)")
+    print(f"  2xx answers                      {ok2xx}")
+    print(f"  sent but unanswered at stop      {unanswered}  (in flight when the load stopped)")
+    print(f"  subscribers (all / pending)      {book.subscribers} / {book.pending}")
+    print(f"  subscriber_mail confirm, queued  {book.confirm_queued}  (all rows: {book.mail_rows})")
+    print(f"  arq jobs in arq:queue            {book.arq_jobs}")
+    same = book.subscribers == book.pending == book.confirm_queued == book.mail_rows
+    same = same and book.pending == book.arq_jobs
+    covered = ok2xx <= book.pending <= ok2xx + unanswered
+    ok = same and covered
+    extra = book.pending - ok2xx
+    print(
+        f"  {verdict(ok)} nothing lost: every 2xx left one pending subscriber, one queued "
+        f"confirmation and one arq job ({extra} more finished after the client hung up)"
+    )
+    return ok
+
+
+def main() -> int:
+    """Run the benchmark and print the summary; exit 1 if anything was lost."""
+    args = parse_args()
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="alerts-bench-") as tmp:
+        bench = Bench(args, Path(tmp))
+        try:
+            bench.prepare()
+            warm, ours, our_cores, book = bench.run_alerts()
+            bare = bare_cores = None
+            if not args.skip_bare:
+                bare, bare_cores = bench.run_bare()
+        except BenchError as e:
+            print(f"bench set-up failed: {e}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("\ninterrupted; cleaning up", file=sys.stderr)
+            return 130
+        finally:
+            bench.cleanup()
+
+    tool = "wrk" if bench.tool == "wrk" else "aiohttp client (FALLBACK: wrk not found; slower)"
+    print("\n== POST /api/subscriptions benchmark ==")
+    print(
+        f"load: {tool}, {args.connections} connections"
+        + (f", {args.threads} threads" if bench.tool == "wrk" else "")
+        + f"; {args.warmup:g} s warm-up, then {args.duration:g} s"
+        + (f" or {args.requests} answers" if args.requests else "")
+    )
+    print(f"machine: {os.cpu_count()} cores; server and load generator share them")
+    print_load("alerts serve " + args.serve_args, ours, our_cores)
+    if bare is not None and bare_cores is not None:
+        print_load(f"bare aiohttp handler ({args.bare_processes} process)", bare, bare_cores)
+    lost_ok = check_ledger([warm, ours], book)
+
+    print(f"\ntargets (at {args.connections} connections)")
+    print(f"  {verdict(ours.p99_ms < P99_TARGET_MS)} p99 < {P99_TARGET_MS:g} ms: {ours.p99_ms:.1f}")
+    if bare is not None and bare.rps:
+        ratio = ours.rps / bare.rps
+        print(
+            f"  {verdict(ratio >= RATIO_TARGET)} throughput >= {RATIO_TARGET:.0%} of bare: "
+            f"{ours.rps:.0f} / {bare.rps:.0f} rps = {ratio:.1%}"
+        )
+    print(f"  {verdict(lost_ok)} nothing lost")
+    print(f"\n(total run {time.monotonic() - started:.0f} s)")
+    return 0 if lost_ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
