@@ -26,6 +26,7 @@ from loadgen import LoadResult
 
 P99_TARGET_MS = 50.0
 RATIO_TARGET = 0.40
+OTHER_CPU_WARN = 0.25
 
 
 def parse_args() -> argparse.Namespace:
@@ -221,6 +222,11 @@ def print_load(title: str, r: LoadResult, cores: dict[str, float]) -> None:
     shown = ("server", "postgres", "redis", "wrk", "bench", "other")
     parts = "  ".join(f"{k} {cores[k]:.2f}" for k in shown if cores.get(k, 0) >= 0.005)
     print(f"  CPU (cores)     {parts}   [machine busy {cores['machine']:.2f} of {os.cpu_count()}]")
+    if cores.get("other", 0) > OTHER_CPU_WARN:
+        print(
+            f"  WARNING: other processes used {cores['other']:.2f} cores during this run; "
+            "these figures understate what the server can do"
+        )
 
 
 def check_ledger(runs: list[LoadResult], book: Ledger) -> bool:

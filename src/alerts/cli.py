@@ -17,17 +17,12 @@ from alerts.catalog import sync_catalog
 from alerts.config import Settings
 from alerts.db import create_engine, create_sessionmaker
 from alerts.embedded_redis import answers, start_redis
-from alerts.errors import AlertsError
+from alerts.commands.common import load_settings
 from alerts.migrate import upgrade
 
 
 def _settings() -> Settings:
-    try:
-        settings = Settings()
-        settings.check()
-    except (AlertsError, ValueError) as e:
-        raise click.ClickException(str(e)) from e
-    return settings
+    return load_settings()
 
 
 @click.group()
@@ -162,6 +157,17 @@ def _use_uvloop() -> None:
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     except ImportError:
         pass
+
+
+def _register() -> None:
+    from alerts.commands.feeds import feeds  # noqa: PLC0415
+    from alerts.commands.sessions import sessions  # noqa: PLC0415
+
+    cli.add_command(feeds)
+    cli.add_command(sessions)
+
+
+_register()
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestServer
 from aiohttp.typedefs import Handler
 from pytest_aiohttp import AiohttpServer
 
+from alerts.ingest import FeedParseError
 from alerts.ingest.fetch import Fetcher, FetchResult, FetchState, next_fetch_delay
 from alerts.ingest.parse import parse_feed_async
 
@@ -239,6 +240,17 @@ async def test_fetched_feed_parses(server: TestServer, fetcher: Fetcher) -> None
         result.body, base_url=result.url, fetched_at=datetime.now(UTC), response_headers={}
     )
     assert feed.entries[0].link == url(server, "/news/hrc55-key-issues")
+
+
+async def test_html_page_is_fetched_but_refused_by_the_parser(
+    server: TestServer, fetcher: Fetcher
+) -> None:
+    result = await fetcher.fetch(url(server, "/html"))
+    assert result.status == "ok"
+    assert result.body is not None
+    assert result.content_type == "text/html; charset=utf-8"
+    with pytest.raises(FeedParseError, match="HTML page"):
+        await parse_feed_async(result.body, base_url=result.url, fetched_at=datetime.now(UTC))
 
 
 async def test_conditional_get_returns_not_modified(server: TestServer, fetcher: Fetcher) -> None:

@@ -157,6 +157,19 @@ def test_only_http_links_are_kept() -> None:
     assert links == [None, None, "https://cdn.example.org/x"]
 
 
+def test_entries_without_title_or_text_are_skipped() -> None:
+    items = "<item><link>https://example.org/1</link></item><item><title>kept</title></item>"
+    feed = parse(rss(items).encode())
+    assert [e.title for e in feed.entries] == ["kept"]
+    assert feed.problem == "Skipped 1 entry with no title or text"
+
+
+def test_empty_but_valid_feed_has_no_entries() -> None:
+    feed = parse(rss("").encode())
+    assert feed.entries == ()
+    assert feed.problem is None
+
+
 def test_entries_are_frozen(rss_feed: ParsedFeed) -> None:
     entry: ParsedEntry = rss_feed.entries[0]
     with pytest.raises(AttributeError):
@@ -170,7 +183,7 @@ def test_entries_are_frozen(rss_feed: ParsedFeed) -> None:
         (b"   \n ", "empty"),
         (b"<!DOCTYPE html><html><head><title>Hi</title></head><body>x</body></html>", "HTML page"),
         (b'{"version": "not a feed"}', "Not a feed"),
-        (b"\x00\x01\x02 garbage \xff\xfe", "Not a feed"),
+        (b"\x00\x01\x02 garbage \xff\xfe", "^Not a feed: ill-formed XML: not well-formed"),
         (b"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title><ite", "No readable"),
     ],
 )
@@ -212,6 +225,13 @@ def test_wrong_declared_encoding_does_not_crash(declared: str, encoding: str) ->
     assert feed.entries[0].title == "Défenseurs des droits"
     assert feed.problem is not None
     assert "encoding" in feed.problem
+
+
+def test_feed_served_as_html_is_read_with_a_problem() -> None:
+    body = rss("<item><title>x</title></item>").encode()
+    feed = parse(body, response_headers={"Content-Type": "text/html; charset=utf-8"})
+    assert [e.title for e in feed.entries] == ["x"]
+    assert feed.problem == "Served with a content type that is not a feed type"
 
 
 def test_content_type_charset_is_used() -> None:

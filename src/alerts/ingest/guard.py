@@ -103,7 +103,7 @@ async def check_url(
     if not host:
         raise UnsafeURLError("Invalid URL: no host name")
     host = normalise_host(host)
-    if host in allowed_hosts:
+    if any(host == normalise_host(allowed) for allowed in allowed_hosts):
         return
     literal = parse_ip(host)
     if literal is not None:

@@ -172,7 +172,7 @@ def _not_a_feed(body: bytes, problem: str | None) -> str:
     if head.startswith((b"<!doctype html", b"<html")) or b"<html" in head:
         return "Not a feed: the address returned an HTML page"
     if problem:
-        return f"Not a feed: {problem}"
+        return f"Not a feed: {problem[0].lower()}{problem[1:]}"
     return "Not a feed: no RSS or Atom content found"
 
 

@@ -1,0 +1,1 @@
+"""Subcommands of the `alerts` CLI, one module per feature."""
