@@ -11,16 +11,24 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from aiohttp import web
-from playwright.async_api import Browser, ConsoleMessage, Error, Page, async_playwright
+from playwright.async_api import (
+    Browser,
+    ConsoleMessage,
+    Error,
+    Page,
+    Response,
+    async_playwright,
+)
 from sqlalchemy import select
 
 from alerts.config import Settings
+from alerts.db import create_engine
 from alerts.embedded_redis import start_redis
 from alerts.models import Subscriber
 from alerts.queue import connect
 from alerts.web.app import create_app
 from alerts.web.keys import SESSIONMAKER
-from tests.conftest import chromium_path
+from tests.conftest import _clean, chromium_path
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -74,17 +82,26 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
     problems: list[str] = []
 
     def on_console(message: ConsoleMessage) -> None:
-        url = message.location.get("url", "")
-        # Chromium asks for /favicon.ico on its own; the app has none.
-        if message.type == "error" and not url.endswith("/favicon.ico"):
-            problems.append(f"console error: {message.text} ({url})")
+        # HTTP errors are judged in on_response: error pages (404, 400) are expected documents.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            problems.append(f"console error: {message.text}")
 
     def on_page_error(error: Error) -> None:
         problems.append(f"page error: {error}")
 
+    def on_response(response: Response) -> None:
+        # Chromium asks for /favicon.ico on its own; the app has none.
+        if (
+            response.status >= 400
+            and response.request.resource_type != "document"
+            and not response.url.endswith("/favicon.ico")
+        ):
+            problems.append(f"{response.status} for {response.url}")
+
     page = await context.new_page()
     page.on("console", on_console)
     page.on("pageerror", on_page_error)
+    page.on("response", on_response)
     try:
         yield page
     finally:
@@ -122,6 +139,11 @@ async def start_server(
         await pool.flushdb()
     finally:
         await pool.aclose()
+    engine = create_engine(make_settings().db_url)
+    try:
+        await _clean(engine)
+    finally:
+        await engine.dispose()
 
     async def start(**overrides: Any) -> LiveServer:
         # Bind first and hand the socket to aiohttp, so no other process can take the port

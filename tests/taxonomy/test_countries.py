@@ -103,7 +103,7 @@ def test_a_country_missing_from_every_region_is_an_error(tmp_path: Path) -> None
         ("Burma", {"MM"}),
         ("Ivory Coast", {"CI"}),
         ("Côte d'Ivoire", {"CI"}),
-        ("Côte d’Ivoire", {"CI"}),
+        ("Côte d\u2019Ivoire", {"CI"}),
         ("Cote d'Ivoire", {"CI"}),
         ("Czechia", {"CZ"}),
         ("the Czech Republic", {"CZ"}),

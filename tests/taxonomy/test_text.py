@@ -19,7 +19,7 @@ def test_strip_html_leaves_plain_text_alone() -> None:
 
 
 def test_normalise_folds_accents_quotes_dashes_and_space() -> None:
-    assert normalise("  Côte d’Ivoire –\n Türkiye\u00a0") == "Cote d'Ivoire - Turkiye"
+    assert normalise("  Côte d\u2019Ivoire \u2013\n Türkiye\u00a0") == "Cote d'Ivoire - Turkiye"
 
 
 @pytest.mark.parametrize(

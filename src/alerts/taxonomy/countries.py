@@ -87,12 +87,14 @@ class CountryMatcher:
             plural = _plural(phrase)
             if plural:
                 terms[plural] = code
+        self._terms = tuple(terms)
         self._matcher = TermMatcher(terms)
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        """Return every spelling this matcher looks for."""
+        return self._terms
 
     def find(self, text: str) -> set[str]:
         """Return the ISO alpha-2 codes of the countries named in the text."""
-        return self.find_normalised(normalise(text))
-
-    def find_normalised(self, text: str) -> set[str]:
-        """Like `find`, for text already passed through `normalise`."""
-        return {code for code in self._matcher.find(text) if code}
+        return {code for code in self._matcher.find(normalise(text)) if code}

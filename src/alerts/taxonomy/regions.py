@@ -65,15 +65,17 @@ class RegionMatcher:
         """Compile the keywords of every region into one pattern."""
         terms = {kw: r.slug for r in regions for kw in r.keywords}
         terms.update(_NOT_REGIONS)
+        self._terms = tuple(terms)
         self._matcher = TermMatcher(terms)
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        """Return every spelling this matcher looks for."""
+        return self._terms
 
     def find(self, text: str) -> set[str]:
         """Return the slugs of regions named in the text."""
-        return self.find_normalised(normalise(text))
-
-    def find_normalised(self, text: str) -> set[str]:
-        """Like `find`, for text already passed through `normalise`."""
-        return {slug for slug in self._matcher.find(text) if slug}
+        return {slug for slug in self._matcher.find(normalise(text)) if slug}
 
 
 def region_of(regions: Sequence[RegionDef]) -> dict[str, str]:

@@ -9,13 +9,20 @@ from typing import Self
 from alerts.taxonomy.countries import CountryDef, CountryMatcher, load_countries
 from alerts.taxonomy.regions import RegionDef, RegionMatcher, load_regions
 from alerts.taxonomy.sessions import find_sessions, key_issues_session
-from alerts.taxonomy.text import normalise, strip_html
+from alerts.taxonomy.text import TermMatcher, normalise, strip_html
 from alerts.taxonomy.topics import TopicDef, TopicMatcher, load_topics
 
 # An article that names an HRC session is about the UN system whatever its keywords.
 SESSION_TOPIC = "un-system"
 # Keeps a phrase from running across the title, the summary and each category.
 _SEPARATOR = " | "
+
+
+@dataclass(frozen=True)
+class _Found:
+    countries: frozenset[str]
+    regions: frozenset[str]
+    topics: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -39,10 +46,23 @@ class Tagger:
         regions: Sequence[RegionDef],
     ) -> None:
         """Compile the patterns for the given taxonomy."""
-        self._countries = CountryMatcher(countries)
-        self._regions = RegionMatcher(regions)
+        by_country = CountryMatcher(countries)
+        by_region = RegionMatcher(regions)
+        by_topic = TopicMatcher(topics)
+        # One pass over the text instead of one per matcher. A term that contains terms of
+        # the other matchers ("Latin American" holds "American") carries what each of them
+        # finds in it on its own, so the longest-term rule still applies per matcher.
+        self._terms = TermMatcher(
+            {
+                term: _Found(
+                    frozenset(by_country.find(term)),
+                    frozenset(by_region.find(term)),
+                    frozenset(by_topic.find(term)),
+                )
+                for term in {*by_country.terms, *by_region.terms, *by_topic.terms}
+            }
+        )
         self._region_of = {c.code: c.region for c in countries}
-        self._topics = TopicMatcher(topics)
         self._categories: dict[str, set[str]] = {}
         for topic in topics:
             for category in topic.categories:
@@ -67,10 +87,14 @@ class Tagger:
         title = normalise(title)
         cats = [_normalise_category(c) for c in categories]
         text = _SEPARATOR.join([title, normalise(strip_html(summary)), *cats])
-        countries = self._countries.find_normalised(text)
-        regions = self._regions.find_normalised(text)
+        countries: set[str] = set()
+        regions: set[str] = set()
+        topics: set[str] = set()
+        for found in self._terms.find(text):
+            countries.update(found.countries)
+            regions.update(found.regions)
+            topics.update(found.topics)
         regions.update(self._region_of[c] for c in countries if c in self._region_of)
-        topics = self._topics.find_normalised(text)
         for category in cats:
             topics.update(self._categories.get(category.casefold(), ()))
         sessions = find_sessions(text)

@@ -11,6 +11,11 @@ from alerts.taxonomy.text import TermMatcher, normalise
 _PLURAL = "(?:s|es)?"
 
 
+def _forms(keyword: str) -> tuple[str, str]:
+    plural = "es" if keyword.endswith(("s", "x", "z", "ch", "sh")) else "s"
+    return keyword, keyword + plural
+
+
 @dataclass(frozen=True)
 class TopicDef:
     """A topic: slug, display name, description, tagging keywords and feed categories."""
@@ -56,15 +61,17 @@ class TopicMatcher:
             for keyword in topic.keywords:
                 spelling = normalise(keyword)
                 terms[keyword] = frozenset(slug for slug, m in own.items() if m.find(spelling))
+        self._terms = tuple(form for keyword in terms for form in _forms(keyword))
         self._matcher = TermMatcher(terms, suffix=_PLURAL)
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        """Return every spelling this matcher looks for."""
+        return self._terms
 
     def find(self, text: str) -> set[str]:
         """Return the slugs of topics whose keywords occur in the text."""
-        return self.find_normalised(normalise(text))
-
-    def find_normalised(self, text: str) -> set[str]:
-        """Like `find`, for text already passed through `normalise`."""
         found: set[str] = set()
-        for slugs in self._matcher.find(text):
+        for slugs in self._matcher.find(normalise(text)):
             found.update(slugs)
         return found
