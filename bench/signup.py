@@ -222,6 +222,9 @@ def print_load(title: str, r: LoadResult, cores: dict[str, float]) -> None:
     shown = ("server", "postgres", "redis", "wrk", "bench", "other")
     parts = "  ".join(f"{k} {cores[k]:.2f}" for k in shown if cores.get(k, 0) >= 0.005)
     print(f"  CPU (cores)     {parts}   [machine busy {cores['machine']:.2f} of {os.cpu_count()}]")
+    if r.requests:
+        per = {k: cores.get(k, 0) * r.seconds / r.requests * 1000 for k in ("server", "postgres")}
+        print(f"  CPU per answer  server {per['server']:.3f} ms, postgres {per['postgres']:.3f} ms")
     if cores.get("other", 0) > OTHER_CPU_WARN:
         print(
             f"  WARNING: other processes used {cores['other']:.2f} cores during this run; "

@@ -1,0 +1,145 @@
+"""HRC sessions in the database: synced from the shipped calendar, added by editors, read back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alerts.db import insert_for
+from alerts.hrc.calendar import Calendar, CalendarError, SessionDef
+from alerts.hrc.ics import sessions_from_ics
+from alerts.models import Article, HrcSession
+from alerts.timeutil import utcnow
+
+_FIELDS = ("title", "opens", "closes", "closed", "location", "tentative", "source")
+
+
+def _values(session_def: SessionDef) -> dict[str, Any]:
+    return {"number": session_def.number, **{f: getattr(session_def, f) for f in _FIELDS}}
+
+
+def to_def(row: HrcSession) -> SessionDef:
+    """Return the calendar definition of a stored session."""
+    return SessionDef(
+        number=row.number,
+        title=row.title,
+        opens=row.opens,
+        closes=row.closes,
+        closed=row.closed,
+        location=row.location,
+        tentative=row.tentative,
+        source=row.source,
+    )
+
+
+async def _upsert(session: AsyncSession, defs: Sequence[SessionDef]) -> None:
+    if not defs:
+        return
+    now = utcnow()
+    table = HrcSession.__table__
+    stmt = insert_for(session, table).values(
+        [{**_values(d), "updated_at": now} for d in defs]
+    )
+    excluded = stmt.excluded
+    # Unchanged rows keep their updated_at, which dates the calendar export.
+    changed = or_(*(table.c[f].is_distinct_from(excluded[f]) for f in _FIELDS))
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["number"],
+            set_={**{f: excluded[f] for f in _FIELDS}, "updated_at": excluded.updated_at},
+            where=changed,
+        )
+    )
+
+
+async def sync_sessions(session: AsyncSession, calendar: Calendar) -> int:
+    """Upsert the shipped sessions by number; keep sessions the calendar lacks; return a count."""
+    await _upsert(session, calendar.sessions)
+    return len(calendar.sessions)
+
+
+async def add_session(session: AsyncSession, session_def: SessionDef) -> None:
+    """Add a session an editor entered, refusing a number already stored."""
+    if await session.get(HrcSession, session_def.number) is not None:
+        raise CalendarError(f"{session_def.code} is already in the calendar.")
+    try:
+        async with session.begin_nested():
+            session.add(HrcSession(**_values(session_def), updated_at=utcnow()))
+    except IntegrityError as e:
+        raise CalendarError(f"{session_def.code} is already in the calendar.") from e
+
+
+async def import_ics(session: AsyncSession, data: bytes) -> list[int]:
+    """Upsert the sessions found in an iCalendar file; return their numbers."""
+    defs = sessions_from_ics(data)
+    await _upsert(session, defs)
+    return [d.number for d in defs]
+
+
+async def list_sessions(session: AsyncSession) -> list[SessionDef]:
+    """Return every stored session, oldest first."""
+    rows = await session.scalars(select(HrcSession).order_by(HrcSession.number))
+    return [to_def(row) for row in rows]
+
+
+async def get_session(session: AsyncSession, number: int) -> SessionDef | None:
+    """Return stored session ``number``, or None."""
+    row = await session.get(HrcSession, number)
+    return None if row is None else to_def(row)
+
+
+async def sessions_updated_at(session: AsyncSession) -> datetime | None:
+    """Return when any stored session last changed, or None when there are none."""
+    value: datetime | None = await session.scalar(select(func.max(HrcSession.updated_at)))
+    return value
+
+
+def _newest_first() -> tuple[Any, Any]:
+    return Article.published_at.desc(), Article.id.desc()
+
+
+async def key_issues_article(session: AsyncSession, number: int) -> Article | None:
+    """Return the newest key-issues briefing of session ``number``, or None."""
+    stmt = (
+        select(Article)
+        .where(Article.session_number == number, Article.key_issues.is_(True))
+        .order_by(*_newest_first())
+        .limit(1)
+    )
+    article: Article | None = await session.scalar(stmt)
+    return article
+
+
+async def key_issues_articles(
+    session: AsyncSession, numbers: Iterable[int]
+) -> dict[int, Article]:
+    """Return the newest key-issues briefing of each of ``numbers`` that has one."""
+    wanted = list(numbers)
+    if not wanted:
+        return {}
+    stmt = (
+        select(Article)
+        .where(Article.session_number.in_(wanted), Article.key_issues.is_(True))
+        .order_by(*_newest_first())
+    )
+    found: dict[int, Article] = {}
+    for article in await session.scalars(stmt):
+        if article.session_number is not None:
+            found.setdefault(article.session_number, article)
+    return found
+
+
+async def session_articles(session: AsyncSession, number: int, limit: int = 50) -> list[Article]:
+    """Return the newest articles linked to session ``number``."""
+    stmt = (
+        select(Article)
+        .where(Article.session_number == number)
+        .order_by(*_newest_first())
+        .limit(limit)
+    )
+    return list(await session.scalars(stmt))
