@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-23 06:20:14.760384
+Create Date: 2026-11-23 06:22:04.288402
 """
 
 from collections.abc import Sequence
@@ -258,6 +258,24 @@ def upgrade() -> None:
             batch_op.f("ix_deliveries_subscriber_id"), ["subscriber_id"], unique=False
         )
 
+    op.create_table(
+        "edition_articles",
+        sa.Column("edition_id", sa.Integer(), nullable=False),
+        sa.Column("article_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["article_id"],
+            ["articles.id"],
+            name=op.f("fk_edition_articles_article_id_articles"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["edition_id"],
+            ["editions.id"],
+            name=op.f("fk_edition_articles_edition_id_editions"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("edition_id", "article_id", name=op.f("pk_edition_articles")),
+    )
     with op.batch_alter_table("subscribers", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("hard_bounces", sa.Integer(), server_default="0", nullable=False)
@@ -271,6 +289,7 @@ def downgrade() -> None:
     with op.batch_alter_table("subscribers", schema=None) as batch_op:
         batch_op.drop_column("hard_bounces")
 
+    op.drop_table("edition_articles")
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_deliveries_subscriber_id"))
         batch_op.drop_index("ix_deliveries_claim")

@@ -56,11 +56,25 @@ class Settings(BaseSettings):
 
     outbox_enabled: bool | None = Field(default=None)
 
+    feed_allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
+    feed_user_agent: str = "StayInTheLoop/0.1 (feed reader; self-hosted alerts service)"
+    feed_max_bytes: int = 5 * 1024 * 1024
+    feed_concurrency: int = 10
+    feed_fetch_interval_seconds: int = 3600
+    feed_batch_size: int = 100
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(o.strip().rstrip("/") for o in value.split(",") if o.strip())
+        return value
+
+    @field_validator("feed_allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(h.strip().lower() for h in value.split(",") if h.strip())
         return value
 
     @field_validator("base_url")

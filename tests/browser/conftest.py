@@ -78,7 +78,7 @@ async def browser() -> AsyncIterator[Browser]:
 async def page(browser: Browser) -> AsyncIterator[Page]:
     """A fresh browser context (no cookies) and page; fails on script errors or CSP blocks."""
     context = await browser.new_context(color_scheme="light", locale="en-GB")
-    context.set_default_timeout(5_000)
+    context.set_default_timeout(10_000)
     problems: list[str] = []
 
     def on_console(message: ConsoleMessage) -> None:
@@ -120,7 +120,9 @@ class LiveServer:
     async def subscriber(self, email_key: str) -> Subscriber:
         """Return the stored subscriber for a normalised address."""
         async with self.app[SESSIONMAKER]() as session:
-            found = await session.scalar(select(Subscriber).where(Subscriber.email_key == email_key))
+            found = await session.scalar(
+                select(Subscriber).where(Subscriber.email_key == email_key)
+            )
         assert found is not None, f"no subscriber {email_key}"
         return found
 

@@ -5,7 +5,7 @@ import socket
 import zlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from aiohttp.typedefs import Handler
 from pytest_aiohttp import AiohttpServer
 
 from alerts.ingest import FeedParseError
-from alerts.ingest.fetch import Fetcher, FetchResult, FetchState, next_fetch_delay
+from alerts.ingest.fetch import Fetcher, FetchResult, FetchState
 from alerts.ingest.parse import parse_feed_async
 
 FEEDS = Path(__file__).parent.parent / "data" / "feeds"
@@ -443,25 +443,3 @@ async def test_fetch_before_start_is_a_programming_error() -> None:
     with pytest.raises(RuntimeError, match="not started"):
         await Fetcher(user_agent=UA).fetch("http://127.0.0.1/")
 
-
-@pytest.mark.parametrize(
-    ("failures", "expected"),
-    [(-1, 1), (0, 1), (1, 2), (2, 4), (4, 16), (5, 24), (100, 24), (10_000, 24)],
-)
-def test_next_fetch_delay_backs_off_and_caps(failures: int, expected: int) -> None:
-    assert next_fetch_delay(timedelta(hours=1), failures) == timedelta(hours=expected)
-
-
-def test_next_fetch_delay_never_shortens_a_long_interval() -> None:
-    assert next_fetch_delay(timedelta(days=7), 3) == timedelta(days=7)
-
-
-def test_next_fetch_delay_jitter_is_deterministic_and_bounded() -> None:
-    one = next_fetch_delay(timedelta(hours=1), 2, jitter=0.1, jitter_key="feed-1")
-    assert one == next_fetch_delay(timedelta(hours=1), 2, jitter=0.1, jitter_key="feed-1")
-    assert timedelta(hours=3.6) <= one <= timedelta(hours=4)
-    others = {
-        next_fetch_delay(timedelta(hours=1), 2, jitter=0.1, jitter_key=f"feed-{n}")
-        for n in range(10)
-    }
-    assert len(others) > 1

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -11,12 +14,44 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.db import insert_for
-from alerts.hrc.calendar import Calendar, CalendarError, SessionDef
+from alerts.hrc.calendar import (
+    Calendar,
+    CalendarError,
+    ObservanceDef,
+    SessionDef,
+    load_calendar,
+)
+from alerts.hrc.countdown import Countdown, geneva_date, observance_countdown, session_countdown
 from alerts.hrc.ics import sessions_from_ics
 from alerts.models import Article, HrcSession
 from alerts.timeutil import utcnow
 
+SESSIONS_FILE = "hrc-sessions.toml"
 _FIELDS = ("title", "opens", "closes", "closed", "location", "tentative", "source")
+
+
+@dataclass(frozen=True)
+class ShippedCalendar:
+    """Hold the calendar file shipped in the feeds directory and when it last changed."""
+
+    calendar: Calendar
+    modified: datetime
+
+
+def shipped_calendar(feeds_dir: Path) -> ShippedCalendar:
+    """Return the shipped calendar, read again only when the file changes."""
+    path = feeds_dir / SESSIONS_FILE
+    try:
+        mtime_ns = path.stat().st_mtime_ns
+    except OSError as e:
+        raise CalendarError(f"Cannot read the calendar file {path}: {e.strerror}.") from e
+    return _load_shipped(path, mtime_ns)
+
+
+@lru_cache(maxsize=8)
+def _load_shipped(path: Path, mtime_ns: int) -> ShippedCalendar:
+    modified = datetime.fromtimestamp(mtime_ns // 1_000_000_000, UTC)
+    return ShippedCalendar(load_calendar(path), modified)
 
 
 def _values(session_def: SessionDef) -> dict[str, Any]:
@@ -143,3 +178,75 @@ async def session_articles(session: AsyncSession, number: int, limit: int = 50) 
         .limit(limit)
     )
     return list(await session.scalars(stmt))
+
+
+@dataclass(frozen=True)
+class SessionStatus:
+    """Pair a stored session with its countdown and its key-issues briefing."""
+
+    session: SessionDef
+    countdown: Countdown
+    key_issues: Article | None
+
+
+@dataclass(frozen=True)
+class ObservanceStatus:
+    """Pair an observance with the next day it falls on and its countdown."""
+
+    observance: ObservanceDef
+    day: date
+    countdown: Countdown
+
+
+@dataclass(frozen=True)
+class Overview:
+    """Group the stored sessions by where they stand, and the coming observances."""
+
+    ongoing: tuple[SessionStatus, ...]
+    upcoming: tuple[SessionStatus, ...]
+    past: tuple[SessionStatus, ...]
+    observances: tuple[ObservanceStatus, ...]
+
+
+@dataclass(frozen=True)
+class SessionDetail:
+    """Everything the page of one session shows."""
+
+    status: SessionStatus
+    articles: tuple[Article, ...]
+
+
+async def sessions_overview(
+    session: AsyncSession, observances: Iterable[ObservanceDef], now: datetime
+) -> Overview:
+    """Return every stored session grouped as ongoing, upcoming and past, seen from Geneva."""
+    defs = await list_sessions(session)
+    briefings = await key_issues_articles(session, (d.number for d in defs))
+    groups: dict[str, list[SessionStatus]] = {"ongoing": [], "upcoming": [], "closed": []}
+    for d in defs:
+        countdown = session_countdown(d, now)
+        groups[countdown.state].append(SessionStatus(d, countdown, briefings.get(d.number)))
+    today = geneva_date(now)
+    coming = sorted(
+        (ObservanceStatus(o, o.next_date(today), observance_countdown(o, now)) for o in observances),
+        key=lambda o: (o.day, o.observance.name),
+    )
+    return Overview(
+        ongoing=tuple(groups["ongoing"]),
+        upcoming=tuple(groups["upcoming"]),
+        past=tuple(reversed(groups["closed"])),
+        observances=tuple(coming),
+    )
+
+
+async def session_detail(
+    session: AsyncSession, number: int, now: datetime, limit: int = 50
+) -> SessionDetail | None:
+    """Return session ``number`` with its countdown, briefing and articles, or None."""
+    found = await get_session(session, number)
+    if found is None:
+        return None
+    status = SessionStatus(
+        found, session_countdown(found, now), await key_issues_article(session, number)
+    )
+    return SessionDetail(status, tuple(await session_articles(session, number, limit)))

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
 from http import HTTPStatus
 from types import TracebackType
 from typing import Literal, Self
@@ -35,7 +33,6 @@ log = logging.getLogger(__name__)
 
 FetchStatus = Literal["ok", "not_modified", "gone", "error"]
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
-MAX_BACKOFF = timedelta(hours=24)
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})
 ACCEPT = (
@@ -342,25 +339,3 @@ def _phrase(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return ""
-
-
-def next_fetch_delay(
-    interval: timedelta,
-    consecutive_failures: int,
-    *,
-    cap: timedelta = MAX_BACKOFF,
-    jitter: float = 0.0,
-    jitter_key: str = "",
-) -> timedelta:
-    """Return the wait before the next fetch: ``interval`` doubled per failure, capped.
-
-    The cap never shortens a source's own interval. ``jitter`` (0..1, off by default) moves
-    the delay earlier by a fraction derived from ``jitter_key``, so it is deterministic.
-    """
-    base = interval.total_seconds()
-    failures = max(0, consecutive_failures)
-    seconds = min(base * 2.0 ** min(failures, 64), max(cap.total_seconds(), base))
-    if jitter > 0:
-        digest = hashlib.sha256(f"{jitter_key}:{failures}".encode()).digest()
-        seconds *= 1 - min(jitter, 1.0) * int.from_bytes(digest[:8], "big") / 2**64
-    return timedelta(seconds=seconds)

@@ -1,0 +1,322 @@
+"""Store a feed's entries: deduplicate, tag and insert the batch with set-based SQL."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import ColumnElement, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alerts.db import insert_for
+from alerts.errors import NotFound, ValidationError
+from alerts.ingest.parse import ParsedEntry
+from alerts.models import (
+    Article,
+    ArticleCountry,
+    ArticleTopic,
+    Country,
+    HrcSession,
+    SourceTopic,
+    Topic,
+)
+from alerts.taxonomy.sessions import find_sessions
+from alerts.taxonomy.tagger import Tagger, Tags
+from alerts.taxonomy.text import normalise
+
+MAX_URL = 2000
+# Keeps every statement well under SQLite's limit on bound parameters.
+_CHUNK = 500
+_DEFAULT_PORTS = {("http", 80), ("https", 443)}
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """Known topics, countries and HRC sessions: read once per run, not once per feed."""
+
+    topic_ids: Mapping[str, int]
+    country_codes: frozenset[str]
+    sessions: frozenset[int]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An entry ready to insert, with its tags resolved to ids."""
+
+    row: dict[str, Any]
+    topic_ids: frozenset[int]
+    countries: frozenset[str]
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    """What storing a batch did; ``new_ids`` are the articles it created."""
+
+    new: int = 0
+    duplicate: int = 0
+    skipped: int = 0
+    new_ids: tuple[int, ...] = ()
+
+
+async def load_lookup(session: AsyncSession) -> Lookup:
+    """Read the topic ids, country codes and HRC session numbers the tagger's output maps to."""
+    topics = (await session.execute(select(Topic.slug, Topic.id))).tuples().all()
+    codes = (await session.scalars(select(Country.code))).all()
+    sessions = (await session.scalars(select(HrcSession.number))).all()
+    return Lookup(dict(topics), frozenset(codes), frozenset(sessions))
+
+
+def canonical_url(url: str | None) -> str | None:
+    """Return the key two links to one article share: case, fragment, utm_* and slash removed."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not host:
+        return None
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host if port is None or (scheme, port) in _DEFAULT_PORTS else f"{host}:{port}"
+    params = [p for p in parts.query.split("&") if p and not p.lower().startswith("utm_")]
+    query = "&".join(params)
+    key = f"{scheme}://{netloc}{parts.path.rstrip('/')}" + (f"?{query}" if query else "")
+    if len(key) > MAX_URL:
+        return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+    return key
+
+
+def unique_in_batch(entries: Iterable[ParsedEntry]) -> tuple[list[ParsedEntry], int]:
+    """Drop entries repeating an earlier one's guid, link or content; return them and a count."""
+    seen: set[tuple[str, str]] = set()
+    kept: list[ParsedEntry] = []
+    repeats = 0
+    for entry in entries:
+        keys = {("g", entry.guid), ("h", entry.content_hash)}
+        if (url_key := canonical_url(entry.link)) is not None:
+            keys.add(("u", url_key))
+        if keys & seen:
+            repeats += 1
+            continue
+        seen |= keys
+        kept.append(entry)
+    return kept, repeats
+
+
+async def find_new(
+    session: AsyncSession, source_id: int, entries: Sequence[ParsedEntry]
+) -> tuple[list[ParsedEntry], int]:
+    """Return the entries not stored yet (by guid, then link, then content) and the rest's count."""
+    batch, repeats = unique_in_batch(entries)
+    guids = await _existing(
+        session, Article.guid, [e.guid for e in batch], Article.source_id == source_id
+    )
+    url_keys = await _existing(
+        session, Article.url_key, [k for e in batch if (k := canonical_url(e.link))]
+    )
+    hashes = await _existing(session, Article.content_hash, [e.content_hash for e in batch])
+    fresh = [
+        e
+        for e in batch
+        if e.guid not in guids
+        and canonical_url(e.link) not in url_keys
+        and e.content_hash not in hashes
+    ]
+    return fresh, repeats + len(batch) - len(fresh)
+
+
+async def _existing(
+    session: AsyncSession,
+    column: Any,
+    values: Sequence[str],
+    *where: ColumnElement[bool],
+) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(values), _CHUNK):
+        chunk = values[start : start + _CHUNK]
+        found.update(await session.scalars(select(column).where(column.in_(chunk), *where)))
+    return found
+
+
+def choose_session(title: str, tags: Tags, known: Collection[int]) -> int | None:
+    """Return the session the title names first, else the highest mentioned, if it exists."""
+    in_title = find_sessions(normalise(title))
+    number = in_title[0] if in_title else max(tags.sessions, default=None)
+    return number if number in known else None
+
+
+def prepare(
+    entries: Iterable[ParsedEntry],
+    *,
+    source_id: int,
+    tagger: Tagger,
+    lookup: Lookup,
+    default_topic_ids: Collection[int],
+    fetched_at: datetime,
+) -> tuple[list[Prepared], int]:
+    """Tag entries and build their rows (CPU work: run it off the loop); also count skips."""
+    prepared: list[Prepared] = []
+    skipped = 0
+    for entry in entries:
+        if entry.link is not None and len(entry.link) > MAX_URL:
+            skipped += 1
+            continue
+        summary = entry.summary_html or entry.content_html or ""
+        tags = tagger.tag(entry.title, summary, entry.categories)
+        number = choose_session(entry.title, tags, lookup.sessions)
+        row = {
+            "source_id": source_id,
+            "guid": entry.guid,
+            "url": entry.link,
+            "url_key": canonical_url(entry.link),
+            "content_hash": entry.content_hash,
+            "title": entry.title,
+            "summary_html": summary,
+            "published_at": entry.published,
+            "fetched_at": fetched_at,
+            "session_number": number,
+            "key_issues": number is not None and tags.key_issues_session == number,
+        }
+        topic_ids = {lookup.topic_ids[t] for t in tags.topics if t in lookup.topic_ids}
+        prepared.append(
+            Prepared(
+                row=row,
+                topic_ids=frozenset(topic_ids | set(default_topic_ids)),
+                countries=tags.countries & lookup.country_codes,
+            )
+        )
+    return prepared, skipped
+
+
+async def insert_prepared(session: AsyncSession, prepared: Sequence[Prepared]) -> list[int]:
+    """Insert articles and their tags; rows another writer stored first are left alone."""
+    by_guid: dict[tuple[int, str], Prepared] = {
+        (p.row["source_id"], p.row["guid"]): p for p in prepared
+    }
+    new_ids: list[int] = []
+    topic_rows: list[dict[str, Any]] = []
+    country_rows: list[dict[str, Any]] = []
+    for start in range(0, len(prepared), _CHUNK):
+        rows = [p.row for p in prepared[start : start + _CHUNK]]
+        stmt = (
+            insert_for(session, Article.__table__)
+            .values(rows)
+            .on_conflict_do_nothing()
+            .returning(Article.id, Article.source_id, Article.guid)
+        )
+        for article_id, source_id, guid in (await session.execute(stmt)).tuples():
+            new_ids.append(article_id)
+            item = by_guid[(source_id, guid)]
+            topic_rows += [{"article_id": article_id, "topic_id": t} for t in item.topic_ids]
+            country_rows += [{"article_id": article_id, "country_code": c} for c in item.countries]
+    await _insert_links(session, ArticleTopic.__table__, topic_rows)
+    await _insert_links(session, ArticleCountry.__table__, country_rows)
+    return sorted(new_ids)
+
+
+async def _insert_links(session: AsyncSession, table: Any, rows: Sequence[dict[str, Any]]) -> None:
+    for start in range(0, len(rows), _CHUNK):
+        stmt = insert_for(session, table).values(list(rows[start : start + _CHUNK]))
+        await session.execute(stmt.on_conflict_do_nothing())
+
+
+async def store_entries(
+    session: AsyncSession,
+    source_id: int,
+    entries: Sequence[ParsedEntry],
+    *,
+    tagger: Tagger,
+    lookup: Lookup,
+    default_topic_ids: Collection[int],
+    fetched_at: datetime,
+) -> StoreResult:
+    """Deduplicate, tag and insert ``entries`` of one source inside the caller's transaction."""
+    fresh, duplicate = await find_new(session, source_id, entries)
+    prepared, skipped = prepare(
+        fresh,
+        source_id=source_id,
+        tagger=tagger,
+        lookup=lookup,
+        default_topic_ids=default_topic_ids,
+        fetched_at=fetched_at,
+    )
+    new_ids = await insert_prepared(session, prepared)
+    duplicate += len(prepared) - len(new_ids)
+    return StoreResult(len(new_ids), duplicate, skipped, tuple(new_ids))
+
+
+async def retag_article(
+    session: AsyncSession,
+    article_id: int,
+    *,
+    topics: Collection[str] | None,
+    countries: Collection[str] | None,
+    editor: str,
+    now: datetime,
+) -> None:
+    """Set an article's topics and/or countries as an editor; automatic tagging keeps off it."""
+    if await session.get(Article, article_id) is None:
+        raise NotFound(f"No article #{article_id}")
+    lookup = await load_lookup(session)
+    where = Article.id == article_id
+    if topics is not None:
+        wanted = {t.strip().lower() for t in topics}
+        if unknown := sorted(wanted - lookup.topic_ids.keys()):
+            raise ValidationError({"topic": f"unknown topic {', '.join(unknown)}"})
+        await session.execute(delete(ArticleTopic).where(ArticleTopic.article_id == article_id))
+        rows = [{"article_id": article_id, "topic_id": lookup.topic_ids[t]} for t in wanted]
+        await _insert_links(session, ArticleTopic.__table__, rows)
+    if countries is not None:
+        codes = {c.strip().upper() for c in countries}
+        if unknown := sorted(codes - lookup.country_codes):
+            raise ValidationError({"country": f"unknown country code {', '.join(unknown)}"})
+        stmt = delete(ArticleCountry).where(ArticleCountry.article_id == article_id)
+        await session.execute(stmt)
+        rows = [{"article_id": article_id, "country_code": c} for c in codes]
+        await _insert_links(session, ArticleCountry.__table__, rows)
+    values = {"tags_edited_at": now, "tags_edited_by": editor[:320]}
+    await session.execute(update(Article).where(where).values(**values))
+
+
+async def retag_automatic(session: AsyncSession, tagger: Tagger) -> int:
+    """Tag again every article no editor corrected (after a taxonomy change); return how many."""
+    lookup = await load_lookup(session)
+    defaults: dict[int, set[int]] = {}
+    for source_id, topic_id in (await session.execute(select(SourceTopic))).tuples():
+        defaults.setdefault(source_id, set()).add(topic_id)
+    stmt = select(Article.id, Article.source_id, Article.title, Article.summary_html).where(
+        Article.tags_edited_at.is_(None)
+    )
+    rows = (await session.execute(stmt)).tuples().all()
+    topic_rows: list[dict[str, Any]] = []
+    country_rows: list[dict[str, Any]] = []
+    sessions: list[dict[str, Any]] = []
+    for article_id, source_id, title, summary in rows:
+        tags = tagger.tag(title, summary)
+        number = choose_session(title, tags, lookup.sessions)
+        topic_ids = {lookup.topic_ids[t] for t in tags.topics if t in lookup.topic_ids}
+        topic_ids |= defaults.get(source_id, set())
+        topic_rows += [{"article_id": article_id, "topic_id": t} for t in topic_ids]
+        country_rows += [
+            {"article_id": article_id, "country_code": c}
+            for c in tags.countries & lookup.country_codes
+        ]
+        key_issues = number is not None and tags.key_issues_session == number
+        sessions.append({"id": article_id, "session_number": number, "key_issues": key_issues})
+    ids = [r[0] for r in rows]
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        await session.execute(delete(ArticleTopic).where(ArticleTopic.article_id.in_(chunk)))
+        await session.execute(delete(ArticleCountry).where(ArticleCountry.article_id.in_(chunk)))
+    await _insert_links(session, ArticleTopic.__table__, topic_rows)
+    await _insert_links(session, ArticleCountry.__table__, country_rows)
+    if sessions:
+        await session.execute(update(Article), sessions)
+    return len(rows)
