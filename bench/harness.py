@@ -103,6 +103,38 @@ async def ledger(db_url: str, redis_url: str) -> Ledger:
     return Ledger(row[0], row[1], row[2], row[3], jobs)
 
 
+@dataclass(frozen=True)
+class PgCounters:
+    """Cumulative PostgreSQL statistics for the bench database."""
+
+    sessions: int
+    commits: int
+    rollbacks: int
+
+    def __sub__(self, other: PgCounters) -> PgCounters:
+        """Return the counts between two snapshots."""
+        return PgCounters(
+            self.sessions - other.sessions,
+            self.commits - other.commits,
+            self.rollbacks - other.rollbacks,
+        )
+
+
+async def pg_counters(admin_url: str, name: str) -> PgCounters:
+    """Read sessions opened and transactions ended on database ``name`` (from pg_stat_database)."""
+    conn = await asyncpg.connect(asyncpg_dsn(admin_url))
+    try:
+        await conn.execute("SELECT pg_stat_clear_snapshot()")
+        row = await conn.fetchrow(
+            "SELECT sessions, xact_commit, xact_rollback FROM pg_stat_database WHERE datname = $1",
+            name,
+        )
+    finally:
+        await conn.close()
+    assert row is not None
+    return PgCounters(row[0], row[1], row[2])
+
+
 async def settled_ledger(db_url: str, redis_url: str, timeout: float = 10.0) -> Ledger:
     """Return the ledger once it stops changing (requests still in flight have finished)."""
     deadline = time.monotonic() + timeout

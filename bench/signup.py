@@ -21,7 +21,7 @@ from typing import NoReturn
 
 import harness
 import loadgen
-from harness import BIN, REPO, BenchError, CpuMeter, Ledger
+from harness import BIN, REPO, BenchError, CpuMeter, Ledger, PgCounters
 from loadgen import LoadResult
 
 P99_TARGET_MS = 50.0
@@ -166,16 +166,23 @@ class Bench:
         cores = meter.end({"wrk": harness.child_ticks(before)})
         return warm, result, cores
 
-    def run_alerts(self) -> tuple[LoadResult, LoadResult, dict[str, float], Ledger]:
-        """Measure the real server and return its figures and the settled ledger."""
+    def counters(self) -> PgCounters:
+        """Read the bench database's PostgreSQL statistics."""
+        return asyncio.run(harness.pg_counters(self.args.pg_url, self.db_name))
+
+    def run_alerts(self) -> tuple[LoadResult, LoadResult, dict[str, float], Ledger, PgCounters]:
+        """Measure the real server; return its figures, the settled ledger and PG activity."""
         port = harness.free_port()
         cmd = [str(BIN / "alerts"), "serve", "--port", str(port)]
         cmd += shlex.split(self.args.serve_args)
         proc = self.launch("alerts", cmd, port)
+        start = self.counters()
         warm, result, cores = self.measure(proc, f"http://127.0.0.1:{port}")
         book = asyncio.run(harness.settled_ledger(self.db_url, self.args.redis_url))
         harness.stop(proc)
-        return warm, result, cores, book
+        # Backends flush their statistics when they exit, so read after the server stopped.
+        activity = self.counters() - start
+        return warm, result, cores, book, activity
 
     def run_bare(self) -> tuple[LoadResult, dict[str, float]]:
         """Measure the bare aiohttp handler."""
@@ -254,6 +261,16 @@ def check_ledger(runs: list[LoadResult], book: Ledger) -> bool:
     return ok
 
 
+def print_activity(activity: PgCounters, book: Ledger) -> None:
+    """Print PostgreSQL transactions and sessions per sign-up over the whole run."""
+    n = max(book.pending, 1)
+    print(
+        f"\nPostgreSQL per sign-up (whole run, {book.pending} sign-ups): "
+        f"{activity.commits / n:.2f} commits, {activity.rollbacks / n:.2f} rollbacks; "
+        f"{activity.sessions} sessions opened ({activity.sessions / n:.3f} per sign-up)"
+    )
+
+
 def main() -> int:
     """Run the benchmark and print the summary; exit 1 if anything was lost."""
     args = parse_args()
@@ -263,7 +280,7 @@ def main() -> int:
         bench = Bench(args, Path(tmp))
         try:
             bench.prepare()
-            warm, ours, our_cores, book = bench.run_alerts()
+            warm, ours, our_cores, book, activity = bench.run_alerts()
             bare = bare_cores = None
             if not args.skip_bare:
                 bare, bare_cores = bench.run_bare()
@@ -289,6 +306,7 @@ def main() -> int:
     if bare is not None and bare_cores is not None:
         print_load(f"bare aiohttp handler ({args.bare_processes} process)", bare, bare_cores)
     lost_ok = check_ledger([warm, ours], book)
+    print_activity(activity, book)
 
     print(f"\ntargets (at {args.connections} connections)")
     print(f"  {verdict(ours.p99_ms < P99_TARGET_MS)} p99 < {P99_TARGET_MS:g} ms: {ours.p99_ms:.1f}")

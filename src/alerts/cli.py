@@ -17,6 +17,7 @@ from alerts.catalog import sync_catalog
 from alerts.config import Settings
 from alerts.db import create_engine, create_sessionmaker
 from alerts.embedded_redis import answers, start_redis
+from alerts.ingest.opml import import_shipped
 from alerts.commands.common import load_settings
 from alerts.migrate import upgrade
 
@@ -93,7 +94,9 @@ async def _seed(settings: Settings) -> tuple[int, int]:
     engine = create_engine(settings.db_url)
     try:
         async with create_sessionmaker(engine).begin() as session:
-            return await sync_catalog(session, settings.feeds_dir)
+            counts = await sync_catalog(session, settings.feeds_dir)
+            await import_shipped(session, settings)
+            return counts
     finally:
         await engine.dispose()
 
@@ -160,9 +163,11 @@ def _use_uvloop() -> None:
 
 
 def _register() -> None:
+    from alerts.commands.editors import editors  # noqa: PLC0415
     from alerts.commands.feeds import feeds  # noqa: PLC0415
     from alerts.commands.sessions import sessions  # noqa: PLC0415
 
+    cli.add_command(editors)
     cli.add_command(feeds)
     cli.add_command(sessions)
 

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     feed_fetch_interval_seconds: int = 3600
     feed_batch_size: int = 100
 
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_cost: int = Field(default=65536, ge=1024)
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:

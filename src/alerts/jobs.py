@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 from typing import Any, cast
@@ -12,12 +13,15 @@ from arq.connections import ArqRedis
 from alerts.config import Settings
 from alerts.db import create_engine, create_sessionmaker
 from alerts.errors import TransientMailError
+from alerts.ingest.fetch import Fetcher
+from alerts.ingest.pipeline import fetch_due, fetcher_for
 from alerts.links import Links
 from alerts.mail.outgoing import MailDeps, mark_failed, send_queued, stale_mail
 from alerts.mail.render import MailRenderer
 from alerts.mail.transactional import Branding
 from alerts.mail.transport import transport_for
 from alerts.queue import enqueue_mail, redis_settings
+from alerts.taxonomy.tagger import Tagger
 from alerts.timeutil import utcnow
 from alerts.tokens import signer_for
 
@@ -57,6 +61,26 @@ async def requeue_stale_mail(ctx: dict[str, Any]) -> int:
     return len(ids)
 
 
+async def fetch_due_sources(ctx: dict[str, Any]) -> dict[str, int]:
+    """Fetch a bounded batch of the sources that are due; log and return the counts."""
+    settings = cast(Settings, ctx["settings"])
+    outcomes = await fetch_due(
+        cast(MailDeps, ctx["mail"]).sessionmaker,
+        fetcher=cast(Fetcher, ctx["fetcher"]),
+        tagger=cast(Tagger, ctx["tagger"]),
+        limit=settings.feed_batch_size,
+    )
+    counts = {
+        "sources": len(outcomes),
+        "new": sum(o.new for o in outcomes),
+        "duplicate": sum(o.duplicate for o in outcomes),
+        "failed": sum(o.status in ("error", "gone", "moved") for o in outcomes),
+    }
+    if outcomes:
+        log.info("fetched sources: %s", counts)
+    return counts
+
+
 async def startup(ctx: dict[str, Any]) -> None:
     """Fill ctx with the settings, engine and mail dependencies."""
     settings = cast(Settings, ctx.get("settings") or Settings())
@@ -82,12 +106,18 @@ async def startup(ctx: dict[str, Any]) -> None:
         transport=transport_for(settings.smtp_url, sessionmaker, settings.smtp_timeout),
         confirm_days=settings.confirm_token_days,
     )
+    # Built once per worker: compiling the taxonomy patterns takes a fraction of a second.
+    ctx["tagger"] = await asyncio.to_thread(Tagger.from_files, settings.feeds_dir)
+    ctx["fetcher"] = fetcher_for(settings)
+    await ctx["fetcher"].start()
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
     """Close the transport and dispose of the engine."""
     if "mail" in ctx:
         await cast(MailDeps, ctx["mail"]).transport.close()
+    if "fetcher" in ctx:
+        await cast(Fetcher, ctx["fetcher"]).close()
     if "engine" in ctx:
         await ctx["engine"].dispose()
 
@@ -96,7 +126,10 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
     """Return arq Worker keyword arguments for ``settings``."""
     return {
         "functions": [send_subscriber_mail],
-        "cron_jobs": [cron(requeue_stale_mail, second=30, unique=True, run_at_startup=True)],
+        "cron_jobs": [
+            cron(requeue_stale_mail, second=30, unique=True, run_at_startup=True),
+            cron(fetch_due_sources, second=0, unique=True, run_at_startup=True, timeout=300),
+        ],
         "on_startup": startup,
         "on_shutdown": shutdown,
         "redis_settings": redis_settings(settings.redis_url),

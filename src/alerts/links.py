@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
-from alerts.models import Subscriber
+from typing import Protocol
+
 from alerts.tokens import LinkSigner, Purpose
+
+
+class Linkable(Protocol):
+    """Anything that names a subscriber and their current token version."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def token_version(self) -> int: ...
 
 
 class Links:
@@ -13,19 +24,19 @@ class Links:
         self.base_url = base_url.rstrip("/")
         self.signer = signer
 
-    def _url(self, path: str, purpose: Purpose, subscriber: Subscriber) -> str:
+    def _url(self, path: str, purpose: Purpose, subscriber: Linkable) -> str:
         token = self.signer.issue(purpose, subscriber.id, subscriber.token_version)
         return f"{self.base_url}/{path}/{token}"
 
-    def confirm(self, subscriber: Subscriber) -> str:
+    def confirm(self, subscriber: Linkable) -> str:
         """Return the link that confirms a subscription."""
         return self._url("confirm", Purpose.CONFIRM, subscriber)
 
-    def manage(self, subscriber: Subscriber) -> str:
+    def manage(self, subscriber: Linkable) -> str:
         """Return the link to the preference centre."""
         return self._url("preferences", Purpose.MANAGE, subscriber)
 
-    def unsubscribe(self, subscriber: Subscriber) -> str:
+    def unsubscribe(self, subscriber: Linkable) -> str:
         """Return the one-click unsubscribe link (RFC 8058)."""
         return self._url("u", Purpose.UNSUBSCRIBE, subscriber)
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET  # noqa: S405 - DOCTYPE (entities) refused before parsing
+import asyncio
+import xml.etree.ElementTree as ET
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ from urllib.parse import unquote, urlsplit
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alerts.config import Settings
 from alerts.db import insert_for
 from alerts.ingest.guard import Resolver, is_file_url, resolve_host
 from alerts.ingest.sources import SourceError, check_source_url, set_source_topics
@@ -143,3 +145,15 @@ async def import_opml(
         added += 1
         await set_source_topics(session, source_id, [ids[s] for s in slugs])
     return ImportResult(added, existing, tuple(problems))
+
+
+async def import_shipped(session: AsyncSession, settings: Settings) -> ImportResult:
+    """Import feeds/sources.opml, the list of sources the project ships."""
+    data = await asyncio.to_thread((settings.feeds_dir / "sources.opml").read_bytes)
+    return await import_opml(
+        session,
+        data,
+        base_dir=settings.feeds_dir,
+        allowed_hosts=settings.feed_allowed_hosts,
+        default_interval=settings.feed_fetch_interval_seconds,
+    )

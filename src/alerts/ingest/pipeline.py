@@ -6,19 +6,20 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alerts.config import Settings
 from alerts.db import Sessionmaker
 from alerts.errors import NotFound
 from alerts.ingest import FeedParseError, FeedTooLargeError, UnsafeURLError
 from alerts.ingest.fetch import Fetcher, FetchResult, FetchState
 from alerts.ingest.guard import is_file_url, read_file_url
 from alerts.ingest.parse import ParsedFeed, parse_feed_async
-from alerts.ingest.schedule import next_fetch_at
+from alerts.ingest.schedule import claim_due, next_fetch_at
 from alerts.ingest.sources import FILE_ORIGINS, default_topic_ids
 from alerts.ingest.store import (
     MAX_URL,
@@ -36,8 +37,6 @@ log = logging.getLogger(__name__)
 
 Status = Literal["ok", "not_modified", "gone", "error", "moved"]
 GONE = "Gone (410): the publisher removed this feed"
-# A claimed source is skipped by other runs until then; a crashed run frees it after this.
-CLAIM = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -67,6 +66,16 @@ class _Source:
     title: str | None
     site_url: str | None
     topic_ids: list[int] = field(default_factory=list)
+
+
+def fetcher_for(settings: Settings) -> Fetcher:
+    """Return the shared Fetcher the settings describe (start it with ``async with``)."""
+    return Fetcher(
+        user_agent=settings.feed_user_agent,
+        allowed_hosts=settings.feed_allowed_hosts,
+        concurrency=settings.feed_concurrency,
+        max_bytes=settings.feed_max_bytes,
+    )
 
 
 async def fetch_source(
@@ -120,25 +129,6 @@ async def fetch_sources(
         for source_id in source_ids:
             group.create_task(one(source_id))
     return sorted(outcomes, key=lambda o: o.source_id)
-
-
-async def claim_due(sessionmaker: Sessionmaker, *, limit: int, now: datetime) -> list[int]:
-    """Claim up to ``limit`` active sources that are due (never fetched counts as due)."""
-    async with sessionmaker.begin() as session:
-        due = or_(Source.next_fetch_at.is_(None), Source.next_fetch_at <= now)
-        candidates = select(Source.id).where(Source.active.is_(True), due)
-        ordered = candidates.order_by(Source.next_fetch_at.is_not(None), Source.next_fetch_at)
-        ids = list(await session.scalars(ordered.limit(limit)))
-        if not ids:
-            return []
-        # The WHERE repeats "due", so two runs racing for a source cannot both claim it.
-        claimed = await session.scalars(
-            update(Source)
-            .where(Source.id.in_(ids), due)
-            .values(next_fetch_at=now + CLAIM)
-            .returning(Source.id)
-        )
-        return sorted(claimed)
 
 
 async def fetch_due(

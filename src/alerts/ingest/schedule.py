@@ -1,12 +1,19 @@
-"""When to fetch a source next: its interval, doubled per consecutive failure, capped."""
+"""When to fetch a source: its interval, doubled per consecutive failure, capped; who is due."""
 
 from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
 
+from sqlalchemy import or_, select, update
+
+from alerts.db import Sessionmaker
+from alerts.models import Source
+
 MAX_BACKOFF = timedelta(hours=24)
 JITTER = 0.1
+# A claimed source is skipped by other runs until then; a crashed run frees it after this.
+CLAIM = timedelta(minutes=15)
 
 
 def next_fetch_delay(
@@ -37,3 +44,22 @@ def next_fetch_at(now: datetime, interval_seconds: int, failures: int, key: str)
         timedelta(seconds=interval_seconds), failures, jitter=JITTER, jitter_key=key
     )
     return now + delay
+
+
+async def claim_due(sessionmaker: Sessionmaker, *, limit: int, now: datetime) -> list[int]:
+    """Claim up to ``limit`` active sources that are due (never fetched counts as due)."""
+    async with sessionmaker.begin() as session:
+        due = or_(Source.next_fetch_at.is_(None), Source.next_fetch_at <= now)
+        candidates = select(Source.id).where(Source.active.is_(True), due)
+        ordered = candidates.order_by(Source.next_fetch_at.is_not(None), Source.next_fetch_at)
+        ids = list(await session.scalars(ordered.limit(limit)))
+        if not ids:
+            return []
+        # The WHERE repeats "due", so two runs racing for a source cannot both claim it.
+        claimed = await session.scalars(
+            update(Source)
+            .where(Source.id.in_(ids), due)
+            .values(next_fetch_at=now + CLAIM)
+            .returning(Source.id)
+        )
+        return sorted(claimed)

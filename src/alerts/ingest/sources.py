@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
+from urllib.request import url2pathname
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -59,8 +62,11 @@ async def check_source_url(
     if is_file_url(url):
         if origin not in FILE_ORIGINS:
             raise SourceError("Refused: file: URLs can only be added from the command line")
-        if not urlsplit(url).path.startswith("/"):
+        path = unquote(urlsplit(url).path)
+        if not path.startswith("/"):
             raise SourceError(f"A file: URL must name an absolute path: {url[:200]}")
+        if not await asyncio.to_thread(Path(url2pathname(path)).is_file):
+            raise SourceError(f"No such file: {path[:200]}")
         return url
     try:
         await check_url(url, allowed_hosts=frozenset(allowed_hosts), resolver=resolver)

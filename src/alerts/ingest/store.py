@@ -9,11 +9,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import ColumnElement, delete, select, update
+from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.db import insert_for
-from alerts.errors import NotFound, ValidationError
 from alerts.ingest.parse import ParsedEntry
 from alerts.models import (
     Article,
@@ -21,7 +20,6 @@ from alerts.models import (
     ArticleTopic,
     Country,
     HrcSession,
-    SourceTopic,
     Topic,
 )
 from alerts.taxonomy.sessions import find_sessions
@@ -152,6 +150,36 @@ def choose_session(title: str, tags: Tags, known: Collection[int]) -> int | None
     return number if number in known else None
 
 
+@dataclass(frozen=True)
+class Tagged:
+    """An article's tags resolved against the database's topics, countries and sessions."""
+
+    session_number: int | None
+    key_issues: bool
+    topic_ids: frozenset[int]
+    countries: frozenset[str]
+
+
+def tag_article(
+    tagger: Tagger,
+    lookup: Lookup,
+    title: str,
+    summary: str,
+    categories: Sequence[str] = (),
+    default_topic_ids: Collection[int] = (),
+) -> Tagged:
+    """Tag one article and keep only what the database knows."""
+    tags = tagger.tag(title, summary, categories)
+    number = choose_session(title, tags, lookup.sessions)
+    topic_ids = {lookup.topic_ids[t] for t in tags.topics if t in lookup.topic_ids}
+    return Tagged(
+        session_number=number,
+        key_issues=number is not None and tags.key_issues_session == number,
+        topic_ids=frozenset(topic_ids.union(default_topic_ids)),
+        countries=tags.countries & lookup.country_codes,
+    )
+
+
 def prepare(
     entries: Iterable[ParsedEntry],
     *,
@@ -169,8 +197,9 @@ def prepare(
             skipped += 1
             continue
         summary = entry.summary_html or entry.content_html or ""
-        tags = tagger.tag(entry.title, summary, entry.categories)
-        number = choose_session(entry.title, tags, lookup.sessions)
+        tagged = tag_article(
+            tagger, lookup, entry.title, summary, entry.categories, default_topic_ids
+        )
         row = {
             "source_id": source_id,
             "guid": entry.guid,
@@ -181,28 +210,17 @@ def prepare(
             "summary_html": summary,
             "published_at": entry.published,
             "fetched_at": fetched_at,
-            "session_number": number,
-            "key_issues": number is not None and tags.key_issues_session == number,
+            "session_number": tagged.session_number,
+            "key_issues": tagged.key_issues,
         }
-        topic_ids = {lookup.topic_ids[t] for t in tags.topics if t in lookup.topic_ids}
-        prepared.append(
-            Prepared(
-                row=row,
-                topic_ids=frozenset(topic_ids | set(default_topic_ids)),
-                countries=tags.countries & lookup.country_codes,
-            )
-        )
+        prepared.append(Prepared(row, tagged.topic_ids, tagged.countries))
     return prepared, skipped
 
 
 async def insert_prepared(session: AsyncSession, prepared: Sequence[Prepared]) -> list[int]:
     """Insert articles and their tags; rows another writer stored first are left alone."""
-    by_guid: dict[tuple[int, str], Prepared] = {
-        (p.row["source_id"], p.row["guid"]): p for p in prepared
-    }
-    new_ids: list[int] = []
-    topic_rows: list[dict[str, Any]] = []
-    country_rows: list[dict[str, Any]] = []
+    by_key = {(p.row["source_id"], p.row["guid"]): p for p in prepared}
+    tagged: dict[int, Tagged | Prepared] = {}
     for start in range(0, len(prepared), _CHUNK):
         rows = [p.row for p in prepared[start : start + _CHUNK]]
         stmt = (
@@ -211,20 +229,42 @@ async def insert_prepared(session: AsyncSession, prepared: Sequence[Prepared]) -
             .on_conflict_do_nothing()
             .returning(Article.id, Article.source_id, Article.guid)
         )
+        # RETURNING order is not guaranteed: match rows back by their unique key.
         for article_id, source_id, guid in (await session.execute(stmt)).tuples():
-            new_ids.append(article_id)
-            item = by_guid[(source_id, guid)]
-            topic_rows += [{"article_id": article_id, "topic_id": t} for t in item.topic_ids]
-            country_rows += [{"article_id": article_id, "country_code": c} for c in item.countries]
-    await _insert_links(session, ArticleTopic.__table__, topic_rows)
-    await _insert_links(session, ArticleCountry.__table__, country_rows)
-    return sorted(new_ids)
+            tagged[article_id] = by_key[(source_id, guid)]
+    await insert_tags(session, tagged)
+    return sorted(tagged)
 
 
-async def _insert_links(session: AsyncSession, table: Any, rows: Sequence[dict[str, Any]]) -> None:
-    for start in range(0, len(rows), _CHUNK):
-        stmt = insert_for(session, table).values(list(rows[start : start + _CHUNK]))
-        await session.execute(stmt.on_conflict_do_nothing())
+async def insert_tags(session: AsyncSession, tagged: Mapping[int, Tagged | Prepared]) -> None:
+    """Insert the topic and country rows of articles, leaving rows already there."""
+    topics = [
+        {"article_id": article_id, "topic_id": topic_id}
+        for article_id, tags in tagged.items()
+        for topic_id in tags.topic_ids
+    ]
+    countries = [
+        {"article_id": article_id, "country_code": code}
+        for article_id, tags in tagged.items()
+        for code in tags.countries
+    ]
+    for table, rows in ((ArticleTopic.__table__, topics), (ArticleCountry.__table__, countries)):
+        for start in range(0, len(rows), _CHUNK):
+            stmt = insert_for(session, table).values(rows[start : start + _CHUNK])
+            await session.execute(stmt.on_conflict_do_nothing())
+
+
+async def clear_tags(
+    session: AsyncSession, ids: Sequence[int], *, topics: bool = True, countries: bool = True
+) -> None:
+    """Delete the topic and/or country rows of articles."""
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        if topics:
+            await session.execute(delete(ArticleTopic).where(ArticleTopic.article_id.in_(chunk)))
+        if countries:
+            stmt = delete(ArticleCountry).where(ArticleCountry.article_id.in_(chunk))
+            await session.execute(stmt)
 
 
 async def store_entries(
@@ -250,73 +290,3 @@ async def store_entries(
     new_ids = await insert_prepared(session, prepared)
     duplicate += len(prepared) - len(new_ids)
     return StoreResult(len(new_ids), duplicate, skipped, tuple(new_ids))
-
-
-async def retag_article(
-    session: AsyncSession,
-    article_id: int,
-    *,
-    topics: Collection[str] | None,
-    countries: Collection[str] | None,
-    editor: str,
-    now: datetime,
-) -> None:
-    """Set an article's topics and/or countries as an editor; automatic tagging keeps off it."""
-    if await session.get(Article, article_id) is None:
-        raise NotFound(f"No article #{article_id}")
-    lookup = await load_lookup(session)
-    where = Article.id == article_id
-    if topics is not None:
-        wanted = {t.strip().lower() for t in topics}
-        if unknown := sorted(wanted - lookup.topic_ids.keys()):
-            raise ValidationError({"topic": f"unknown topic {', '.join(unknown)}"})
-        await session.execute(delete(ArticleTopic).where(ArticleTopic.article_id == article_id))
-        rows = [{"article_id": article_id, "topic_id": lookup.topic_ids[t]} for t in wanted]
-        await _insert_links(session, ArticleTopic.__table__, rows)
-    if countries is not None:
-        codes = {c.strip().upper() for c in countries}
-        if unknown := sorted(codes - lookup.country_codes):
-            raise ValidationError({"country": f"unknown country code {', '.join(unknown)}"})
-        stmt = delete(ArticleCountry).where(ArticleCountry.article_id == article_id)
-        await session.execute(stmt)
-        rows = [{"article_id": article_id, "country_code": c} for c in codes]
-        await _insert_links(session, ArticleCountry.__table__, rows)
-    values = {"tags_edited_at": now, "tags_edited_by": editor[:320]}
-    await session.execute(update(Article).where(where).values(**values))
-
-
-async def retag_automatic(session: AsyncSession, tagger: Tagger) -> int:
-    """Tag again every article no editor corrected (after a taxonomy change); return how many."""
-    lookup = await load_lookup(session)
-    defaults: dict[int, set[int]] = {}
-    for source_id, topic_id in (await session.execute(select(SourceTopic))).tuples():
-        defaults.setdefault(source_id, set()).add(topic_id)
-    stmt = select(Article.id, Article.source_id, Article.title, Article.summary_html).where(
-        Article.tags_edited_at.is_(None)
-    )
-    rows = (await session.execute(stmt)).tuples().all()
-    topic_rows: list[dict[str, Any]] = []
-    country_rows: list[dict[str, Any]] = []
-    sessions: list[dict[str, Any]] = []
-    for article_id, source_id, title, summary in rows:
-        tags = tagger.tag(title, summary)
-        number = choose_session(title, tags, lookup.sessions)
-        topic_ids = {lookup.topic_ids[t] for t in tags.topics if t in lookup.topic_ids}
-        topic_ids |= defaults.get(source_id, set())
-        topic_rows += [{"article_id": article_id, "topic_id": t} for t in topic_ids]
-        country_rows += [
-            {"article_id": article_id, "country_code": c}
-            for c in tags.countries & lookup.country_codes
-        ]
-        key_issues = number is not None and tags.key_issues_session == number
-        sessions.append({"id": article_id, "session_number": number, "key_issues": key_issues})
-    ids = [r[0] for r in rows]
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        await session.execute(delete(ArticleTopic).where(ArticleTopic.article_id.in_(chunk)))
-        await session.execute(delete(ArticleCountry).where(ArticleCountry.article_id.in_(chunk)))
-    await _insert_links(session, ArticleTopic.__table__, topic_rows)
-    await _insert_links(session, ArticleCountry.__table__, country_rows)
-    if sessions:
-        await session.execute(update(Article), sessions)
-    return len(rows)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
+from email.utils import parseaddr
 
 from alerts.links import Links
 from alerts.mail.message import Envelope, build_message, message_id_for
@@ -28,6 +29,11 @@ class Branding:
     address: str
     list_id: str
     host: str
+
+    @property
+    def envelope_from(self) -> str:
+        """Return the bare sender address for the SMTP envelope."""
+        return parseaddr(self.sender)[1]
 
 
 def still_wanted(kind: MailKind, status: SubscriberStatus) -> bool:

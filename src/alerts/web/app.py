@@ -19,7 +19,16 @@ from alerts.ratelimit import RateLimiter
 from alerts.tokens import signer_for
 from alerts.web import csrf, middlewares
 from alerts.web.keys import ARQ, CATALOG, ENGINE, LIMITER, LINKS, SESSIONMAKER, SETTINGS
-from alerts.web.views import links, manage, outbox, signup, unsubscribe
+from alerts.web.views import (
+    editor_api,
+    feeds,
+    links,
+    manage,
+    outbox,
+    sessions,
+    signup,
+    unsubscribe,
+)
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -63,6 +72,9 @@ def setup_routes(app: web.Application, settings: Settings) -> None:
     r.add_post("/manage", manage.manage_submit)
     r.add_get("/manage/sent", manage.manage_sent)
     r.add_get("/healthz", healthz)
+    feeds.add_routes(r)
+    sessions.add_routes(r)
+    editor_api.add_routes(r)
     r.add_static("/static", STATIC_DIR)
     if settings.outbox_page:
         r.add_get("/outbox", outbox.outbox_list)

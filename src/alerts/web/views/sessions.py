@@ -46,14 +46,15 @@ async def sessions_page(request: web.Request) -> dict[str, Any]:
 
 
 @aiohttp_jinja2.template("session.html")
-async def session_page(request: web.Request) -> dict[str, Any]:
+async def session_page(request: web.Request) -> dict[str, Any] | web.StreamResponse:
     """Show one session: dates, countdown, key issues, articles and feeds."""
     code = request.match_info["code"]
     number = session_number(code)
     if number is None:
         raise web.HTTPNotFound()
     if code != f"HRC{number}":
-        raise web.HTTPMovedPermanently(f"/sessions/HRC{number}")
+        # Returned, not raised, so the security headers middleware still sees it.
+        return web.Response(status=301, headers={"Location": f"/sessions/HRC{number}"})
     async with request.app[SESSIONMAKER]() as session:
         detail = await session_detail(session, number, clock())
     if detail is None:

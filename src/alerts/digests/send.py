@@ -1,0 +1,277 @@
+"""Send an edition: claim batches, build each message from the edition's shared parts, record."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import update
+
+from alerts.db import Sessionmaker
+from alerts.digests import claim
+from alerts.digests.content import ArticleItem, EditionContext, Recipient, select_for
+from alerts.digests.recipients import SubscriberRow, load_subscribers
+from alerts.errors import PermanentMailError, TransientMailError
+from alerts.links import Links
+from alerts.mail.message import Envelope, build_message, message_id_for
+from alerts.mail.pool import SendRate
+from alerts.mail.render import Rendered
+from alerts.mail.transactional import Branding
+from alerts.models import DeliveryStatus, Edition, EditionStatus
+from alerts.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+
+class RawSender(Protocol):
+    """Delivers message bytes: an SMTP pool, or the local outbox."""
+
+    size: int
+
+    async def send(self, sender: str, recipients: Sequence[str], data: bytes) -> str:
+        """Send; raise TransientMailError or PermanentMailError."""
+        ...
+
+
+class EditionRenderer(Protocol):
+    """Renders one subscriber's message from parts built once per edition."""
+
+    def render(self, recipient: Recipient, articles: Sequence[ArticleItem]) -> Rendered:
+        """Return the subject, text and HTML for one recipient."""
+        ...
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An edition ready to send: its articles and renderer, built once per worker."""
+
+    edition_id: int
+    send_when_empty: bool
+    articles: tuple[ArticleItem, ...]
+    context: EditionContext
+    renderer: EditionRenderer
+
+
+@dataclass(frozen=True)
+class SendPolicy:
+    """How batches, leases and retries work."""
+
+    batch_size: int = 200
+    lease: timedelta = timedelta(minutes=2)
+    retry_schedule: tuple[int, ...] = (60, 300, 1800, 7200)
+    max_hard_bounces: int = 3
+    flush_every: float = 0.1
+
+
+@dataclass
+class Report:
+    """What one run of the sender did."""
+
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+    retried: int = 0
+    lost_leases: int = 0
+    stopped: str = ""
+    remaining: int = 0
+    next_at: datetime | None = None
+    finished: bool = False
+
+
+@dataclass
+class EditionSender:
+    """Send one edition's deliveries from this worker until none is left to claim."""
+
+    sessionmaker: Sessionmaker
+    sender: RawSender
+    rate: SendRate
+    links: Links
+    branding: Branding
+    owner: str
+    policy: SendPolicy = field(default_factory=SendPolicy)
+    clock: Callable[[], datetime] = utcnow
+    _buffer: list[claim.Outcome] = field(default_factory=list)
+
+    async def run(self, prepared: Prepared) -> Report:
+        """Claim, build, send and record until the edition is done, paused or out of work."""
+        report = Report()
+        flusher = asyncio.create_task(self._flush_loop(report))
+        try:
+            while True:
+                if not await self._still_sending(prepared.edition_id, report):
+                    break
+                async with self.sessionmaker.begin() as session:
+                    batch = await claim.claim_batch(
+                        session,
+                        prepared.edition_id,
+                        owner=self.owner,
+                        size=self.policy.batch_size,
+                        lease=self.policy.lease,
+                        now=self.clock(),
+                    )
+                    subscribers = await load_subscribers(session, [c.subscriber_id for c in batch])
+                if not batch:
+                    break
+                await self._send_batch(prepared, batch, subscribers, report)
+        finally:
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+            await self._flush(report)
+        await self._finish(prepared.edition_id, report)
+        return report
+
+    async def _still_sending(self, edition_id: int, report: Report) -> bool:
+        async with self.sessionmaker() as session:
+            edition = await session.get(Edition, edition_id, populate_existing=True)
+        if edition is None or edition.status != EditionStatus.SENDING:
+            report.stopped = edition.status.value if edition else "missing"
+            return False
+        return True
+
+    async def _send_batch(
+        self,
+        prepared: Prepared,
+        batch: Sequence[claim.Claimed],
+        subscribers: dict[int, SubscriberRow],
+        report: Report,
+    ) -> None:
+        jobs = []
+        for item in batch:
+            row = subscribers.get(item.subscriber_id)
+            if row is None or not row.active:
+                self._done(item, DeliveryStatus.SKIPPED, "not an active subscriber", report)
+                continue
+            chosen = select_for(prepared.articles, row.topics, row.countries)
+            if not chosen and not prepared.send_when_empty:
+                self._done(item, DeliveryStatus.SKIPPED, "nothing matched", report)
+                continue
+            jobs.append(self._deliver(prepared, item, row, chosen, report))
+        await asyncio.gather(*jobs)
+
+    async def _deliver(
+        self,
+        prepared: Prepared,
+        item: claim.Claimed,
+        row: SubscriberRow,
+        chosen: Sequence[ArticleItem],
+        report: Report,
+    ) -> None:
+        recipient = Recipient(
+            subscriber_id=row.id,
+            email=row.email,
+            topics=row.topics,
+            countries=row.countries,
+            manage_url=self.links.manage(row),
+            unsubscribe_url=self.links.unsubscribe(row),
+        )
+        body = prepared.renderer.render(recipient, chosen)
+        message_id = message_id_for(f"edition-{prepared.edition_id}", row.id, self.branding.host)
+        message = build_message(
+            Envelope(
+                sender=self.branding.sender,
+                recipient=row.email,
+                message_id=message_id,
+                list_id=self.branding.list_id,
+                unsubscribe_url=recipient.unsubscribe_url,
+                date=self.clock(),
+            ),
+            body,
+        )
+        data = message.as_bytes()
+        await self.rate.acquire()
+        try:
+            response = await self.sender.send(self.branding.envelope_from, [row.email], data)
+        except PermanentMailError as e:
+            self._done(item, DeliveryStatus.FAILED, str(e), report, hard_bounce=True)
+        except TransientMailError as e:
+            self._retry(item, str(e), report)
+        else:
+            self._done(item, DeliveryStatus.SENT, response, report, message_id=message_id)
+
+    def _done(
+        self,
+        item: claim.Claimed,
+        status: DeliveryStatus,
+        response: str,
+        report: Report,
+        *,
+        message_id: str | None = None,
+        hard_bounce: bool = False,
+    ) -> None:
+        self._buffer.append(
+            claim.Outcome(
+                item.delivery_id,
+                item.subscriber_id,
+                status,
+                response,
+                message_id,
+                None,
+                hard_bounce,
+            )
+        )
+        if status == DeliveryStatus.SENT:
+            report.sent += 1
+        elif status == DeliveryStatus.FAILED:
+            report.failed += 1
+        else:
+            report.skipped += 1
+
+    def _retry(self, item: claim.Claimed, response: str, report: Report) -> None:
+        schedule = self.policy.retry_schedule
+        if item.attempts >= len(schedule):
+            self._done(
+                item,
+                DeliveryStatus.FAILED,
+                f"gave up after {item.attempts + 1} tries: {response}",
+                report,
+            )
+            return
+        retry_at = self.clock() + timedelta(seconds=schedule[item.attempts])
+        self._buffer.append(
+            claim.Outcome(
+                item.delivery_id,
+                item.subscriber_id,
+                DeliveryStatus.PENDING,
+                response,
+                None,
+                retry_at,
+            )
+        )
+        report.retried += 1
+
+    async def _flush_loop(self, report: Report) -> None:
+        while True:
+            await asyncio.sleep(self.policy.flush_every)
+            await self._flush(report)
+
+    async def _flush(self, report: Report) -> None:
+        outcomes, self._buffer = self._buffer, []
+        if not outcomes:
+            return
+        async with self.sessionmaker.begin() as session:
+            await claim.record(
+                session,
+                self.owner,
+                outcomes,
+                now=self.clock(),
+                max_hard_bounces=self.policy.max_hard_bounces,
+            )
+
+    async def _finish(self, edition_id: int, report: Report) -> None:
+        async with self.sessionmaker.begin() as session:
+            report.remaining, report.next_at = await claim.remaining(
+                session, edition_id, self.clock()
+            )
+            if report.remaining == 0:
+                result = await session.execute(
+                    update(Edition)
+                    .where(Edition.id == edition_id, Edition.status == EditionStatus.SENDING)
+                    .values(status=EditionStatus.SENT, finished_at=self.clock())
+                )
+                report.finished = bool(result.rowcount)  # type: ignore[attr-defined]

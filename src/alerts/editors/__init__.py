@@ -1,0 +1,1 @@
+"""Editor accounts, API tokens and the audit log of what editors do."""

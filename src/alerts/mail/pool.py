@@ -1,0 +1,162 @@
+"""A pool of persistent SMTP connections, and a send rate limit shared by every worker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+
+import aiosmtplib
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from alerts.errors import PermanentMailError, TransientMailError
+from alerts.mail.transport import SmtpConfig
+
+log = logging.getLogger(__name__)
+
+
+class _Connection:
+    def __init__(self, config: SmtpConfig) -> None:
+        self._config = config
+        self._client: aiosmtplib.SMTP | None = None
+
+    async def send(self, sender: str, recipients: Sequence[str], data: bytes) -> str:
+        try:
+            if self._client is None or not self._client.is_connected:
+                self._client = await self._connect()
+            _, response = await self._client.sendmail(sender, list(recipients), data)
+            return response
+        except aiosmtplib.SMTPRecipientsRefused as e:
+            text = "; ".join(f"{r.code} {r.message}" for r in e.recipients)
+            if all(500 <= r.code < 600 for r in e.recipients):
+                raise PermanentMailError(text) from e
+            raise TransientMailError(text) from e
+        except aiosmtplib.SMTPResponseException as e:
+            if e.code >= 500 or e.code < 400:
+                await self._reset()
+                if e.code >= 500:
+                    raise PermanentMailError(f"{e.code} {e.message}") from e
+            else:
+                await self._reset()
+            raise TransientMailError(f"{e.code} {e.message}") from e
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as e:
+            self._drop()
+            raise TransientMailError(f"SMTP connection failed: {e}") from e
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        c = self._config
+        client = aiosmtplib.SMTP(
+            hostname=c.host,
+            port=c.port,
+            use_tls=c.use_tls,
+            start_tls=c.start_tls,
+            timeout=c.timeout,
+        )
+        await client.connect()
+        if c.username and c.password:
+            await client.login(c.username, c.password)
+        return client
+
+    async def _reset(self) -> None:
+        # After a refused DATA the session may be mid-transaction; RSET or reconnect.
+        if self._client is not None and self._client.is_connected:
+            try:
+                await self._client.rset()
+                return
+            except (aiosmtplib.SMTPException, OSError, TimeoutError):
+                pass
+        self._drop()
+
+    def _drop(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.close()
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None and client.is_connected:
+            try:
+                await client.quit()
+            except (aiosmtplib.SMTPException, OSError, TimeoutError):
+                client.close()
+
+
+class SmtpPool:
+    """Up to ``size`` persistent connections; each send borrows one."""
+
+    def __init__(self, config: SmtpConfig, size: int) -> None:
+        self.size = size
+        self._idle: asyncio.Queue[_Connection] = asyncio.Queue()
+        for _ in range(size):
+            self._idle.put_nowait(_Connection(config))
+        self._all = list(self._idle._queue)  # type: ignore[attr-defined]
+
+    async def send(self, sender: str, recipients: Sequence[str], data: bytes) -> str:
+        """Send raw message bytes over a pooled connection."""
+        conn = await self._idle.get()
+        try:
+            return await conn.send(sender, recipients, data)
+        finally:
+            self._idle.put_nowait(conn)
+
+    async def close(self) -> None:
+        """Say QUIT on every open connection."""
+        await asyncio.gather(*(c.close() for c in self._all), return_exceptions=True)
+
+
+class SendRate:
+    """Messages per second and per hour, counted in Redis so every worker shares the limit."""
+
+    def __init__(
+        self, redis: Redis | None, per_second: int, per_hour: int, chunk: int = 20
+    ) -> None:
+        self._redis = redis
+        self._per_second = per_second
+        self._per_hour = per_hour
+        self._chunk = chunk
+        self._tokens = 0
+        self._lock = asyncio.Lock()
+
+    @property
+    def unlimited(self) -> bool:
+        """Tell whether no limit is configured."""
+        return self._per_second <= 0 and self._per_hour <= 0
+
+    async def acquire(self) -> None:
+        """Wait until one more message may be sent."""
+        if self.unlimited or self._redis is None:
+            return
+        async with self._lock:
+            while self._tokens == 0:
+                self._tokens = await self._reserve()
+                if self._tokens == 0:
+                    await asyncio.sleep(1.0 - (time.time() % 1.0) + 0.001)
+            self._tokens -= 1
+
+    async def _reserve(self) -> int:
+        assert self._redis is not None
+        now = time.time()
+        want = self._chunk if self._per_second <= 0 else min(self._chunk, self._per_second)
+        try:
+            pipe = self._redis.pipeline(transaction=False)
+            sec_key = f"alerts:smtp-rate:s:{int(now)}"
+            hour_key = f"alerts:smtp-rate:h:{int(now // 3600)}"
+            pipe.incrby(sec_key, want)
+            pipe.expire(sec_key, 5)
+            pipe.incrby(hour_key, want)
+            pipe.expire(hour_key, 7200)
+            sec, _, hour, _ = await pipe.execute()
+        except (RedisError, OSError) as e:
+            log.warning("send-rate counter unavailable, sending slowly: %s", e)
+            await asyncio.sleep(1)
+            return 1
+        allowed = want
+        if self._per_second > 0:
+            allowed = min(allowed, max(0, self._per_second - (int(sec) - want)))
+        if self._per_hour > 0:
+            allowed = min(allowed, max(0, self._per_hour - (int(hour) - want)))
+        return allowed

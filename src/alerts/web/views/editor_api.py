@@ -1,0 +1,19 @@
+"""The editor JSON API under /api/editor/: every view is behind a bearer token."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from alerts.web.auth import editor_api, require_editor
+
+
+@editor_api
+async def me(request: web.Request) -> web.Response:
+    """GET /api/editor/me: say which editor the token belongs to."""
+    editor = await require_editor(request)
+    return web.json_response({"id": editor.id, "email": editor.email})
+
+
+def add_routes(router: web.UrlDispatcher) -> None:
+    """Register the editor API routes."""
+    router.add_get("/api/editor/me", me)
