@@ -17,6 +17,7 @@ from alerts.catalog import sync_catalog
 from alerts.config import Settings
 from alerts.db import create_engine, create_sessionmaker
 from alerts.embedded_redis import answers, start_redis
+from alerts.hrc.store import shipped_calendar, sync_sessions
 from alerts.ingest.opml import import_shipped
 from alerts.commands.common import load_settings
 from alerts.migrate import upgrade
@@ -95,6 +96,7 @@ async def _seed(settings: Settings) -> tuple[int, int]:
     try:
         async with create_sessionmaker(engine).begin() as session:
             counts = await sync_catalog(session, settings.feeds_dir)
+            await sync_sessions(session, shipped_calendar(settings.feeds_dir).calendar)
             await import_shipped(session, settings)
             return counts
     finally:

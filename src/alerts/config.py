@@ -56,6 +56,14 @@ class Settings(BaseSettings):
 
     outbox_enabled: bool | None = Field(default=None)
 
+    smtp_pool_size: int = 4
+    smtp_rate_per_second: int = 0
+    smtp_rate_per_hour: int = 0
+    send_batch_size: int = 200
+    send_lease_seconds: int = 120
+    send_parallelism: int = 2
+    max_hard_bounces: int = 3
+
     feed_allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
     feed_user_agent: str = "StayInTheLoop/0.1 (feed reader; self-hosted alerts service)"
     feed_max_bytes: int = 5 * 1024 * 1024

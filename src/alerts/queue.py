@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from redis.exceptions import RedisError
@@ -10,6 +11,7 @@ from redis.exceptions import RedisError
 log = logging.getLogger(__name__)
 
 SEND_MAIL = "send_subscriber_mail"
+SEND_EDITION = "send_edition"
 
 
 def redis_settings(url: str) -> RedisSettings:
@@ -35,3 +37,24 @@ async def enqueue_mail(pool: ArqRedis, mail_id: int | None) -> None:
         await pool.enqueue_job(SEND_MAIL, mail_id, _job_id=mail_job_id(mail_id))
     except (RedisError, OSError) as e:
         log.warning("could not enqueue mail %s, recovery will retry: %s", mail_id, e)
+
+
+async def enqueue_edition(
+    pool: ArqRedis,
+    edition_id: int,
+    parallel: int,
+    *,
+    defer_until: datetime | None = None,
+    slot_base: int = 0,
+) -> None:
+    """Enqueue ``parallel`` senders for an edition; a sender already queued is not doubled."""
+    for slot in range(slot_base, slot_base + max(1, parallel)):
+        job_id = f"edition:{edition_id}:{slot}"
+        if defer_until is not None:
+            job_id += f":{int(defer_until.timestamp())}"
+        try:
+            await pool.enqueue_job(
+                SEND_EDITION, edition_id, slot, _job_id=job_id, _defer_until=defer_until
+            )
+        except (RedisError, OSError) as e:
+            log.warning("could not enqueue edition %s, recovery will retry: %s", edition_id, e)

@@ -310,11 +310,13 @@ class Sample:
     rendered: Rendered
 
 
-def render_sample(kind: str, renderer: DigestRenderer | None = None) -> Sample:
-    """Render the sample edition ``kind`` for its recipient."""
+def render_sample(kind: str, *, email: str | None = None) -> Sample:
+    """Render the sample edition ``kind`` for its recipient (or for ``email`` instead)."""
     who, window = SAMPLES[kind]
+    if email is not None:
+        who = replace(who, email=email)
     selected = select_for(window, who.topics, who.countries)
-    renderer = renderer or DigestRenderer.create_sync(
+    renderer = DigestRenderer.create_sync(
         TEMPLATES, EDITIONS[kind], BRANDING, cadence=CADENCE[kind]
     )
     unselected = [a for a in window if a not in selected]

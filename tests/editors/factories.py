@@ -34,7 +34,7 @@ class SpyHasher(PasswordHasher):
         self.threads.add(threading.get_ident())
         return super().hash(password, salt=salt)
 
-    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:  # noqa: A002
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
         self.threads.add(threading.get_ident())
         self.verified.append(hash if isinstance(hash, str) else hash.decode())
         return super().verify(hash, password)

@@ -442,4 +442,3 @@ async def test_concurrency_is_bounded(server: TestServer, resolver: StubResolver
 async def test_fetch_before_start_is_a_programming_error() -> None:
     with pytest.raises(RuntimeError, match="not started"):
         await Fetcher(user_agent=UA).fetch("http://127.0.0.1/")
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from dataclasses import dataclass, field
@@ -71,6 +72,18 @@ class RecordingSMTP:
     def fail_with(self, reply: str | None) -> None:
         """Answer every DATA with ``reply`` (e.g. "451 try later"), or record again with None."""
         self._handler.reply = reply
+
+    def flaky(
+        self,
+        *,
+        every: int = 0,
+        reply: str = "451 4.3.0 try again later",
+        drop_every: int = 0,
+        delay: float = 0.0,
+    ) -> None:
+        """Refuse every ``every``-th message with ``reply`` and drop every ``drop_every``-th."""
+        self._handler.every, self._handler.every_reply = every, reply
+        self._handler.drop_every, self._handler.delay = drop_every, delay
 
     def to(self, address: str) -> list[EmailMessage]:
         """Return the messages sent to ``address``."""

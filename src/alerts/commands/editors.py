@@ -49,6 +49,10 @@ def _checked_password(value: str) -> str:
     return value
 
 
+def _interactive() -> bool:
+    return sys.stdin.isatty()
+
+
 def _read_password(password_stdin: bool, generate: bool) -> tuple[str, str]:
     if password_stdin and generate:
         raise click.UsageError("Use either --password-stdin or --generate, not both.")
@@ -56,7 +60,7 @@ def _read_password(password_stdin: bool, generate: bool) -> tuple[str, str]:
         return generate_password(), "generated"
     if password_stdin:
         return sys.stdin.readline().rstrip("\r\n"), "stdin"
-    if not sys.stdin.isatty():
+    if not _interactive():
         raise click.UsageError("Not at a terminal: use --password-stdin or --generate.")
     password: str = click.prompt(
         "Password", hide_input=True, confirmation_prompt=True, value_proc=_checked_password

@@ -80,14 +80,16 @@ def check_spec(data: Mapping[str, Any], *, current: Digest | None = None) -> Dig
             send_at = None
     timezone = str(merged.get("timezone") or "Europe/Zurich")
     try:
-        check_schedule(cron, timezone, send_at)
-    except ValidationError as e:
-        errors.update(e.errors)
-    try:
         audience = Audience(str(merged.get("audience") or ""))
     except ValueError:
         errors["audience"] = "Choose daily, weekly, immediate, opted_in or all."
         audience = Audience.ALL
+    # Immediate alerts follow ingestion, not a clock.
+    if audience != Audience.IMMEDIATE or cron or send_at:
+        try:
+            check_schedule(cron, timezone, send_at)
+        except ValidationError as e:
+            errors.update(e.errors)
     sections = tuple(merged.get("sections") or ("articles", "countdowns"))
     if not sections or any(s not in SECTIONS for s in sections):
         errors["sections"] = "Choose among: " + ", ".join(SECTIONS) + "."
@@ -154,7 +156,8 @@ async def _save_filter(session: AsyncSession, digest_id: int, spec: DigestSpec) 
 def _apply(digest: Digest, spec: DigestSpec, now: datetime) -> None:
     digest.slug, digest.name = spec.slug, spec.name
     digest.cron, digest.timezone, digest.send_at = spec.cron, spec.timezone, spec.send_at
-    digest.audience, digest.sections, digest.group_by = spec.audience, list(spec.sections), spec.group_by
+    digest.audience, digest.group_by = spec.audience, spec.group_by
+    digest.sections = list(spec.sections)
     digest.subject_template, digest.intro_markdown = spec.subject_template, spec.intro_markdown
     digest.send_when_empty, digest.grace_hours = spec.send_when_empty, spec.grace_hours
     digest.updated_at = now

@@ -99,7 +99,7 @@ async def _create(session: AsyncSession, digest: Digest, now: datetime) -> Decis
     scheduled = digest.next_run_at
     assert scheduled is not None
     due = _late_run(digest, now)
-    start = digest.last_window_end or previous_run(digest, due)
+    start = digest.last_window_end or previous_run(digest, scheduled)
     lateness = now - due
     grace = timedelta(hours=digest.grace_hours)
     notes = []
@@ -133,8 +133,8 @@ async def _create(session: AsyncSession, digest: Digest, now: datetime) -> Decis
     )
     edition_id = (await session.execute(stmt)).scalar_one_or_none()
     digest.next_run_at = next_run(digest, max(now, due))
-    if status == EditionStatus.SCHEDULED:
-        digest.last_window_end = due
+    # A skipped edition's articles carry over: the next window starts where this one did.
+    digest.last_window_end = due if status == EditionStatus.SCHEDULED else start
     digest.updated_at = now
     if note:
         log.info("digest %s edition due %s: %s", digest.slug, due.isoformat(), note)

@@ -106,7 +106,7 @@ async def editor_for_token(
     row = (await session.execute(stmt)).one_or_none()
     if row is None:
         return None
-    token, editor = row.tuple()
+    token, editor = row
     if token.revoked_at is not None or not editor.active:
         return None
     now = now or utcnow()

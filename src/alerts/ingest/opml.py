@@ -107,7 +107,7 @@ async def import_opml(
 ) -> ImportResult:
     """Follow every feed an OPML document lists; feeds already followed are left as they are."""
     outlines = parse_opml(data, base_dir=base_dir)
-    rows = (await session.execute(select(Topic.slug, Topic.name, Topic.id))).tuples().all()
+    rows = (await session.execute(select(Topic.slug, Topic.name, Topic.id))).all()
     names = {slug.casefold(): slug for slug, _, _ in rows}
     names.update({name.casefold(): slug for slug, name, _ in rows})
     ids = {slug: topic_id for slug, _, topic_id in rows}

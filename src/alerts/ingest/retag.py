@@ -46,12 +46,12 @@ async def retag_automatic(session: AsyncSession, tagger: Tagger) -> int:
     """Tag again every article no editor corrected (after a taxonomy change); return how many."""
     lookup = await load_lookup(session)
     defaults: dict[int, set[int]] = {}
-    for source_id, topic_id in (
-        await session.execute(select(SourceTopic.source_id, SourceTopic.topic_id))
-    ).tuples():
+    for source_id, topic_id in await session.execute(
+        select(SourceTopic.source_id, SourceTopic.topic_id)
+    ):
         defaults.setdefault(source_id, set()).add(topic_id)
     stmt = select(Article.id, Article.source_id, Article.title, Article.summary_html)
-    rows = (await session.execute(stmt.where(Article.tags_edited_at.is_(None)))).tuples().all()
+    rows = (await session.execute(stmt.where(Article.tags_edited_at.is_(None)))).all()
     tagged = {
         article_id: tag_article(
             tagger, lookup, title, summary, default_topic_ids=defaults.get(source_id, ())

@@ -78,7 +78,7 @@ async def check_source_url(
 async def topic_ids(session: AsyncSession, slugs: Collection[str]) -> list[int]:
     """Return the ids of topic ``slugs``; raise SourceError naming any unknown one."""
     wanted = {s.strip().lower() for s in slugs}
-    rows = dict((await session.execute(select(Topic.slug, Topic.id))).tuples().all())
+    rows = dict((await session.execute(select(Topic.slug, Topic.id))).all())
     unknown = sorted(wanted - rows.keys())
     if unknown:
         known = ", ".join(sorted(rows))
@@ -146,13 +146,11 @@ async def default_topic_ids(session: AsyncSession, source_id: int) -> list[int]:
 async def list_sources(session: AsyncSession) -> list[SourceHealth]:
     """Return every source with its health, oldest first."""
     sources = (await session.scalars(select(Source).order_by(Source.id))).all()
-    pairs = (
-        await session.execute(
-            select(SourceTopic.source_id, Topic.slug)
-            .join(Topic, Topic.id == SourceTopic.topic_id)
-            .order_by(Topic.slug)
-        )
-    ).tuples()
+    pairs = await session.execute(
+        select(SourceTopic.source_id, Topic.slug)
+        .join(Topic, Topic.id == SourceTopic.topic_id)
+        .order_by(Topic.slug)
+    )
     topics: dict[int, list[str]] = {}
     for source_id, slug in pairs:
         topics.setdefault(source_id, []).append(slug)

@@ -62,7 +62,7 @@ class StoreResult:
 
 async def load_lookup(session: AsyncSession) -> Lookup:
     """Read the topic ids, country codes and HRC session numbers the tagger's output maps to."""
-    topics = (await session.execute(select(Topic.slug, Topic.id))).tuples().all()
+    topics = (await session.execute(select(Topic.slug, Topic.id))).all()
     codes = (await session.scalars(select(Country.code))).all()
     sessions = (await session.scalars(select(HrcSession.number))).all()
     return Lookup(dict(topics), frozenset(codes), frozenset(sessions))
@@ -230,7 +230,7 @@ async def insert_prepared(session: AsyncSession, prepared: Sequence[Prepared]) -
             .returning(Article.id, Article.source_id, Article.guid)
         )
         # RETURNING order is not guaranteed: match rows back by their unique key.
-        for article_id, source_id, guid in (await session.execute(stmt)).tuples():
+        for article_id, source_id, guid in await session.execute(stmt):
             tagged[article_id] = by_key[(source_id, guid)]
     await insert_tags(session, tagged)
     return sorted(tagged)

@@ -1,0 +1,150 @@
+"""arq jobs for digests: the scheduler tick, the edition sender, and recovery. Thin adapters."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, cast
+
+from arq.connections import ArqRedis
+from sqlalchemy import select
+
+from alerts.config import Settings
+from alerts.db import Sessionmaker
+from alerts.digests.claim import remaining
+from alerts.digests.plan import plan_edition
+from alerts.digests.prepare import PreparedCache, prepare_edition
+from alerts.digests.schedule import create_due_editions
+from alerts.digests.send import EditionSender, RawSender, SendPolicy
+from alerts.links import Links
+from alerts.mail.pool import SendRate
+from alerts.mail.transactional import Branding
+from alerts.models import Edition, EditionStatus
+from alerts.queue import enqueue_edition
+from alerts.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DigestDeps:
+    """What the digest jobs need, built once per worker."""
+
+    settings: Settings
+    sessionmaker: Sessionmaker
+    links: Links
+    branding: Branding
+    sender: RawSender
+    rate: SendRate
+    policy: SendPolicy
+    owner: str
+    cache: PreparedCache
+
+
+def worker_identity() -> str:
+    """Return a lease owner name unique to this worker process."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def policy_for(settings: Settings) -> SendPolicy:
+    """Return the send policy the settings describe."""
+    return SendPolicy(
+        batch_size=settings.send_batch_size,
+        lease=timedelta(seconds=settings.send_lease_seconds),
+        max_hard_bounces=settings.max_hard_bounces,
+    )
+
+
+async def start_editions(deps: DigestDeps, pool: ArqRedis, edition_ids: list[int]) -> None:
+    """Plan scheduled editions and enqueue their senders."""
+    for edition_id in edition_ids:
+        async with deps.sessionmaker.begin() as session:
+            edition = await session.get(Edition, edition_id)
+            if edition is not None and edition.status == EditionStatus.SCHEDULED:
+                edition = await plan_edition(session, edition_id, now=utcnow())
+            status = edition.status if edition else None
+        if status == EditionStatus.SENDING:
+            await enqueue_edition(pool, edition_id, deps.settings.send_parallelism)
+
+
+async def digest_tick(ctx: dict[str, Any]) -> int:
+    """Create due editions exactly once, plan them and start sending."""
+    deps = cast(DigestDeps, ctx["digests"])
+    now = utcnow()
+    async with deps.sessionmaker.begin() as session:
+        await create_due_editions(session, now)
+        # Also editions created but not planned before a crash.
+        waiting = list(
+            await session.scalars(
+                select(Edition.id).where(
+                    Edition.status == EditionStatus.SCHEDULED, Edition.due_at <= now
+                )
+            )
+        )
+    await start_editions(deps, cast(ArqRedis, ctx["redis"]), waiting)
+    return len(waiting)
+
+
+async def send_edition(ctx: dict[str, Any], edition_id: int, slot: int = 0) -> dict[str, Any]:
+    """Send an edition's deliveries from this worker; come back later for retries."""
+    deps = cast(DigestDeps, ctx["digests"])
+    prepared = deps.cache.get(edition_id)
+    if prepared is None:
+        prepared = await prepare_edition(
+            deps.sessionmaker,
+            edition_id,
+            links=deps.links,
+            branding=deps.branding,
+            templates_dir=deps.settings.templates_dir,
+            feeds_dir=deps.settings.feeds_dir,
+            now=utcnow(),
+        )
+        deps.cache.put(prepared)
+    sender = EditionSender(
+        sessionmaker=deps.sessionmaker,
+        sender=deps.sender,
+        rate=deps.rate,
+        links=deps.links,
+        branding=deps.branding,
+        owner=deps.owner,
+        policy=deps.policy,
+    )
+    report = await sender.run(prepared)
+    if not report.finished and report.remaining and not report.stopped:
+        later = report.next_at or utcnow() + timedelta(seconds=5)
+        await enqueue_edition(
+            cast(ArqRedis, ctx["redis"]), edition_id, 1, defer_until=later, slot_base=slot
+        )
+    log.info("edition %s slot %s: %s", edition_id, slot, report)
+    return {
+        "sent": report.sent,
+        "failed": report.failed,
+        "skipped": report.skipped,
+        "retried": report.retried,
+        "remaining": report.remaining,
+        "finished": report.finished,
+    }
+
+
+async def recover_editions(ctx: dict[str, Any]) -> int:
+    """Re-enqueue senders for editions still sending: the ledger, not Redis, is the truth."""
+    deps = cast(DigestDeps, ctx["digests"])
+    now = utcnow()
+    async with deps.sessionmaker() as session:
+        sending = list(
+            await session.scalars(select(Edition.id).where(Edition.status == EditionStatus.SENDING))
+        )
+        due = []
+        for edition_id in sending:
+            left, next_at = await remaining(session, edition_id, now)
+            if left and (next_at is None or next_at <= now):
+                due.append(edition_id)
+    for edition_id in due:
+        await enqueue_edition(
+            cast(ArqRedis, ctx["redis"]), edition_id, deps.settings.send_parallelism
+        )
+    return len(due)
