@@ -11,7 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,6 +133,18 @@ async def pg_counters(admin_url: str, name: str) -> PgCounters:
         await conn.close()
     assert row is not None
     return PgCounters(row[0], row[1], row[2])
+
+
+async def postgres_pids(admin_url: str, name: str) -> list[int]:
+    """Return the backends serving database ``name`` and PostgreSQL's auxiliary processes."""
+    conn = await asyncpg.connect(asyncpg_dsn(admin_url))
+    try:
+        rows = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1 OR datname IS NULL", name
+        )
+    finally:
+        await conn.close()
+    return [r[0] for r in rows]
 
 
 async def settled_ledger(db_url: str, redis_url: str, timeout: float = 10.0) -> Ledger:
@@ -260,7 +272,7 @@ def _machine_busy() -> tuple[int, int]:
 class CpuMeter:
     """Measure CPU used by named groups of processes (in cores) over a window."""
 
-    def __init__(self, groups: Mapping[str, Iterable[int] | str]) -> None:
+    def __init__(self, groups: Mapping[str, Iterable[int] | str | Callable[[], list[int]]]) -> None:
         self._groups = groups
         self._start: dict[str, dict[int, int]] = {}
         self._machine = (0, 0)
@@ -269,7 +281,12 @@ class CpuMeter:
     def _snapshot(self) -> dict[str, dict[int, int]]:
         snap: dict[str, dict[int, int]] = {}
         for label, who in self._groups.items():
-            pids = _pids_named(who) if isinstance(who, str) else list(who)
+            if isinstance(who, str):
+                pids = _pids_named(who)
+            elif callable(who):
+                pids = who()
+            else:
+                pids = list(who)
             snap[label] = {pid: _ticks(pid) for pid in pids}
         return snap
 

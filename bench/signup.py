@@ -155,7 +155,7 @@ class Bench:
         meter = CpuMeter(
             {
                 "server": harness.server_pids(proc),
-                "postgres": "postgres",
+                "postgres": self.postgres_pids,
                 "redis": "redis-server",
                 "bench": [os.getpid()],
             }
@@ -165,6 +165,10 @@ class Bench:
         result = self.load(base_url, self.args.duration, self.args.requests)
         cores = meter.end({"wrk": harness.child_ticks(before)})
         return warm, result, cores
+
+    def postgres_pids(self) -> list[int]:
+        """Return the PostgreSQL processes working for this bench (not other databases)."""
+        return asyncio.run(harness.postgres_pids(self.args.pg_url, self.db_name))
 
     def counters(self) -> PgCounters:
         """Read the bench database's PostgreSQL statistics."""

@@ -166,7 +166,7 @@ def articles(count: int = len(_ARTICLES), *, padding: int = 0) -> list[ArticleIt
             id=i + 1,
             title=title,
             url=f"https://ishr.example/news/{i + 1}-sample",
-            summary_html="".join(f"<p>{part}.</p>" for part in summary.split(". ") if part),
+            summary_html="".join(f"<p>{p.rstrip('.')}.</p>" for p in summary.split(". ") if p),
             summary_text=summary,
             published_at=NOW - timedelta(hours=5 * i + 1),
             source_title=source,

@@ -48,8 +48,13 @@ async def make_subscriber(
     email = email or f"reader{n}@example.org"
     now = utcnow()
     sub = Subscriber(
-        email=email, email_key=email.lower(), status=status, frequency=frequency,
-        created_at=now, updated_at=now, confirmed_at=now,
+        email=email,
+        email_key=email.lower(),
+        status=status,
+        frequency=frequency,
+        created_at=now,
+        updated_at=now,
+        confirmed_at=now,
     )
     session.add(sub)
     await session.flush()

@@ -104,6 +104,8 @@ async def make_article(
         if missing:
             raise ValueError(f"unknown topic slug(s): {', '.join(missing)}")
         session.add_all(ArticleTopic(article_id=article.id, topic_id=found[s]) for s in slugs)
-    session.add_all(ArticleCountry(article_id=article.id, country_code=c.upper()) for c in countries)
+    session.add_all(
+        ArticleCountry(article_id=article.id, country_code=c.upper()) for c in countries
+    )
     await session.flush()
     return article

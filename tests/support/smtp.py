@@ -32,10 +32,26 @@ class _Handler:
     messages: list[Received] = field(default_factory=list)
     reply: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    every: int = 0
+    every_reply: str = "451 4.3.0 try again later"
+    drop_every: int = 0
+    delay: float = 0.0
+    seen: int = 0
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        with self.lock:
+            self.seen += 1
+            n = self.seen
         if self.reply is not None:
             return self.reply
+        if self.drop_every and n % self.drop_every == 0:
+            assert server.transport is not None
+            server.transport.close()
+            return "421 4.4.2 closing connection"
+        if self.every and n % self.every == 0:
+            return self.every_reply
         raw = envelope.original_content or b""
         with self.lock:
             self.messages.append(

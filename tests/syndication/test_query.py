@@ -121,8 +121,7 @@ async def test_newest_fifty_in_two_queries(sessionmaker: Sessionmaker, engine: A
     same_time = datetime(2024, 3, 4, 8, 0, tzinfo=UTC)
     async with sessionmaker.begin() as session:
         made = [
-            await make_article(session, topics=["civic-space"], countries=["CN"])
-            for _ in range(55)
+            await make_article(session, topics=["civic-space"], countries=["CN"]) for _ in range(55)
         ]
         ties = [await make_article(session, published_at=same_time) for _ in range(2)]
     async with sessionmaker() as session:

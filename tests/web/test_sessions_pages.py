@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -56,7 +57,7 @@ def check_accessible_structure(html: str) -> lxml.html.HtmlElement:
     assert doc.findall(".//header") and doc.findall(".//nav[@aria-label]")
     levels = [int(h.tag[1]) for h in doc.iter("h1", "h2", "h3", "h4", "h5", "h6")]
     assert levels.count(1) == 1 and levels[0] == 1
-    assert all(b - a <= 1 for a, b in zip(levels, levels[1:], strict=False)), levels
+    assert all(b - a <= 1 for a, b in itertools.pairwise(levels)), levels
     for link in doc.iter("a"):
         assert link.text_content().strip() or link.get("aria-label"), lxml.html.tostring(link)
     for table in doc.iter("table"):

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from alerts.commands.common import database, load_settings
 from alerts.editors import audit
@@ -35,6 +36,12 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run(coro)
     except AlertsError as e:
         raise click.ClickException(str(e)) from e
+    except (SQLAlchemyError, OSError) as e:
+        reason = str(getattr(e, "orig", None) or e).splitlines()[0]
+        raise click.ClickException(
+            f"The database could not be used ({reason}). Is it running, and is it "
+            "up to date (alerts db upgrade)?"
+        ) from e
 
 
 def _when(at: datetime | None) -> str:

@@ -146,8 +146,12 @@ async def edition_context(
 ) -> EditionContext:
     """Return the per-edition context: subject, intro, sections, countdowns, names."""
     countdowns, upcoming, observances = await countdown_items(session, links, feeds_dir, now)
-    topic_names = dict((await session.execute(select(Topic.slug, Topic.name))).tuples().all())
-    country_names = dict((await session.execute(select(Country.code, Country.name))).tuples().all())
+    topic_names = {
+        slug: name for slug, name in await session.execute(select(Topic.slug, Topic.name))
+    }
+    country_names = {
+        code: name for code, name in await session.execute(select(Country.code, Country.name))
+    }
     date = long_date(edition.due_at.date())
     return EditionContext(
         edition_id=edition.id,

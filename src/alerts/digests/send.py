@@ -100,7 +100,8 @@ class EditionSender:
     async def run(self, prepared: Prepared) -> Report:
         """Claim, build, send and record until the edition is done, paused or out of work."""
         report = Report()
-        flusher = asyncio.create_task(self._flush_loop(report))
+        stop = asyncio.Event()
+        flusher = asyncio.create_task(self._flush_loop(report, stop))
         try:
             while True:
                 if not await self._still_sending(prepared.edition_id, report):
@@ -119,9 +120,9 @@ class EditionSender:
                     break
                 await self._send_batch(prepared, batch, subscribers, report)
         finally:
-            flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await flusher
+            # Never cancel a flush half-way: the outcomes it holds would be lost.
+            stop.set()
+            await flusher
             await self._flush(report)
         await self._finish(prepared.edition_id, report)
         return report
@@ -245,9 +246,10 @@ class EditionSender:
         )
         report.retried += 1
 
-    async def _flush_loop(self, report: Report) -> None:
-        while True:
-            await asyncio.sleep(self.policy.flush_every)
+    async def _flush_loop(self, report: Report, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.policy.flush_every)
             await self._flush(report)
 
     async def _flush(self, report: Report) -> None:

@@ -77,9 +77,7 @@ async def _upsert(session: AsyncSession, defs: Sequence[SessionDef]) -> None:
         return
     now = utcnow()
     table = HrcSession.__table__
-    stmt = insert_for(session, table).values(
-        [{**_values(d), "updated_at": now} for d in defs]
-    )
+    stmt = insert_for(session, table).values([{**_values(d), "updated_at": now} for d in defs])
     excluded = stmt.excluded
     # Unchanged rows keep their updated_at, which dates the calendar export.
     changed = or_(*(table.c[f].is_distinct_from(excluded[f]) for f in _FIELDS))
@@ -150,9 +148,7 @@ async def key_issues_article(session: AsyncSession, number: int) -> Article | No
     return article
 
 
-async def key_issues_articles(
-    session: AsyncSession, numbers: Iterable[int]
-) -> dict[int, Article]:
+async def key_issues_articles(session: AsyncSession, numbers: Iterable[int]) -> dict[int, Article]:
     """Return the newest key-issues briefing of each of ``numbers`` that has one."""
     wanted = list(numbers)
     if not wanted:
@@ -228,7 +224,10 @@ async def sessions_overview(
         groups[countdown.state].append(SessionStatus(d, countdown, briefings.get(d.number)))
     today = geneva_date(now)
     coming = sorted(
-        (ObservanceStatus(o, o.next_date(today), observance_countdown(o, now)) for o in observances),
+        (
+            ObservanceStatus(o, o.next_date(today), observance_countdown(o, now))
+            for o in observances
+        ),
         key=lambda o: (o.day, o.observance.name),
     )
     return Overview(

@@ -154,9 +154,7 @@ def _filters(scope: Scope) -> list[Any]:
     return where
 
 
-async def feed_entries(
-    session: AsyncSession, scope: Scope, limit: int = FEED_SIZE
-) -> list[Entry]:
+async def feed_entries(session: AsyncSession, scope: Scope, limit: int = FEED_SIZE) -> list[Entry]:
     """Return the newest entries of ``scope``: one query for articles, one for their tags."""
     stmt = (
         select(

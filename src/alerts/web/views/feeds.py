@@ -41,7 +41,7 @@ CACHE_CONTROL = "public, max-age=300"
 EXT = "{ext:atom|rss|json}"
 SESSION_CODE = re.compile(r"^hrc(\d{1,4})$", re.IGNORECASE)
 _FORMATS: dict[str, Format] = {"atom": "atom", "rss": "rss", "json": "json"}
-_CACHE_SIZE = 256
+_CACHE_SIZE = 64
 # Built bodies by (site, scope, format, entries): readers poll unchanged feeds far more
 # often than articles arrive, and the entries compare equal until something changes.
 _built: OrderedDict[tuple[Site, Scope, str, tuple[Entry, ...]], bytes] = OrderedDict()
