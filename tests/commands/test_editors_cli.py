@@ -190,3 +190,10 @@ async def test_audit_shows_who_did_what_and_when(cli_env: None, sessionmaker: Se
     full = (await run("editors", "audit")).output.splitlines()
     assert len(full) == 2 and '{"password": "stdin"}' in full[1]
     assert_failed(await run("editors", "audit", "--limit", "0"), "0", code=2)
+
+
+async def test_unusable_database_is_a_plain_error(
+    cli_env: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    assert_failed(await run("editors", "list"), "alerts db upgrade")
