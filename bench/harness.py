@@ -229,6 +229,7 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: fl
 
 
 def _ticks(pid: int) -> int:
+    """Return the CPU ticks (user + system) used so far by ``pid``."""
     try:
         with open(f"/proc/{pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
@@ -238,6 +239,7 @@ def _ticks(pid: int) -> int:
 
 
 def _pids_named(name: str) -> list[int]:
+    """Return the pids whose command name is ``name``."""
     pids = []
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
@@ -251,6 +253,7 @@ def _pids_named(name: str) -> list[int]:
 
 
 def _group_pids(pgid: int) -> list[int]:
+    """Return the pids in process group ``pgid``."""
     pids = []
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
@@ -263,6 +266,7 @@ def _group_pids(pgid: int) -> list[int]:
 
 
 def _machine_busy() -> tuple[int, int]:
+    """Return the machine's (busy, total) CPU ticks so far."""
     with open("/proc/stat") as f:
         values = [int(v) for v in f.readline().split()[1:]]
     idle = values[3] + values[4]
@@ -279,6 +283,7 @@ class CpuMeter:
         self._t0 = 0.0
 
     def _snapshot(self) -> dict[str, dict[int, int]]:
+        """Return the ticks of every process of every group."""
         snap: dict[str, dict[int, int]] = {}
         for label, who in self._groups.items():
             if isinstance(who, str):

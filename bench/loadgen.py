@@ -132,6 +132,7 @@ def have_wrk() -> bool:
 
 
 def _lua_list(values: Sequence[str]) -> str:
+    """Return ``values`` as the inside of a Lua table of strings."""
     return ",".join(json.dumps(v) for v in values)
 
 
@@ -205,6 +206,7 @@ def run_wrk(
 
 
 def _body(run_id: str, n: int, topics: Sequence[str], countries: Sequence[str]) -> bytes:
+    """Return one sign-up body with a unique address."""
     return json.dumps(
         {
             "email": f"b{run_id}.py.n{n}@example.org",
@@ -216,6 +218,7 @@ def _body(run_id: str, n: int, topics: Sequence[str], countries: Sequence[str]) 
 
 
 def _percentile(sorted_ms: Sequence[float], pct: float) -> float:
+    """Return the ``pct`` percentile of already sorted values."""
     if not sorted_ms:
         return 0.0
     return sorted_ms[min(len(sorted_ms) - 1, int(len(sorted_ms) * pct / 100))]
@@ -229,6 +232,7 @@ async def _python_load(
     duration: float,
     requests: int,
 ) -> LoadResult:
+    """Run the aiohttp client load and return its figures."""
     run_id = f"{os.getpid():x}{random.getrandbits(32):08x}"
     statuses: list[int] = []
     latencies: list[float] = []
@@ -239,6 +243,7 @@ async def _python_load(
     headers = {"Content-Type": "application/json"}
 
     async def worker(session: aiohttp.ClientSession) -> None:
+        """Send sign-ups one after another until the deadline or the count."""
         nonlocal counter, sent, errors
         while time.monotonic() < deadline and (not requests or counter < requests):
             counter += 1

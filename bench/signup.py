@@ -58,6 +58,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def _raise_interrupt(*_: object) -> NoReturn:
+    """Turn SIGTERM into KeyboardInterrupt so clean-up runs."""
     raise KeyboardInterrupt
 
 

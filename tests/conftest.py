@@ -113,8 +113,12 @@ async def scratch_db_url(backend: Backend, tmp_path: Path) -> AsyncIterator[str]
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Use the machine's Redis (database 9) or start a private one."""
-    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
+    """Use the machine's Redis or start a private one.
+
+    Each test run flushes its database before every test, so runs side by side (a developer's
+    and CI's, or SQLite's and PostgreSQL's) take different database numbers.
+    """
+    url = os.environ.get("TEST_REDIS_URL", f"redis://127.0.0.1:6379/{1 + os.getpid() % 15}")
     if answers(url):
         yield url
         return

@@ -7,11 +7,19 @@ import logging
 from datetime import timedelta
 from typing import Any, cast
 
-from arq import Retry, cron
+from arq import Retry, cron, func
 from arq.connections import ArqRedis
 
 from alerts.config import Settings
 from alerts.db import create_engine, create_sessionmaker
+from alerts.digests.alerts import create_alert_editions
+from alerts.digests.jobs import (
+    DigestDeps,
+    digest_deps,
+    digest_tick,
+    recover_editions,
+    send_edition,
+)
 from alerts.errors import TransientMailError
 from alerts.ingest.fetch import Fetcher
 from alerts.ingest.pipeline import fetch_due, fetcher_for
@@ -20,7 +28,8 @@ from alerts.mail.outgoing import MailDeps, mark_failed, send_queued, stale_mail
 from alerts.mail.render import MailRenderer
 from alerts.mail.transactional import Branding
 from alerts.mail.transport import transport_for
-from alerts.queue import enqueue_mail, redis_settings
+from alerts.models import EditionStatus
+from alerts.queue import enqueue_edition, enqueue_mail, redis_settings
 from alerts.taxonomy.tagger import Tagger
 from alerts.timeutil import utcnow
 from alerts.tokens import signer_for
@@ -78,6 +87,17 @@ async def fetch_due_sources(ctx: dict[str, Any]) -> dict[str, int]:
     }
     if outcomes:
         log.info("fetched sources: %s", counts)
+    new_ids = [i for o in outcomes for i in o.new_ids]
+    if new_ids:
+        # Subscribers who chose "immediate" get one alert per run, never one per article.
+        deps = cast(DigestDeps, ctx["digests"])
+        async with deps.sessionmaker.begin() as session:
+            editions = await create_alert_editions(session, new_ids, now=utcnow())
+        for edition in editions:
+            if edition.status == EditionStatus.SENDING:
+                await enqueue_edition(
+                    cast(ArqRedis, ctx["redis"]), edition.id, settings.send_parallelism
+                )
     return counts
 
 
@@ -106,6 +126,7 @@ async def startup(ctx: dict[str, Any]) -> None:
         transport=transport_for(settings.smtp_url, sessionmaker, settings.smtp_timeout),
         confirm_days=settings.confirm_token_days,
     )
+    ctx["digests"] = digest_deps(settings, ctx["mail"], ctx.get("redis"))
     # Built once per worker: compiling the taxonomy patterns takes a fraction of a second.
     ctx["tagger"] = await asyncio.to_thread(Tagger.from_files, settings.feeds_dir)
     ctx["fetcher"] = fetcher_for(settings)
@@ -116,6 +137,8 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     """Close the transport and dispose of the engine."""
     if "mail" in ctx:
         await cast(MailDeps, ctx["mail"]).transport.close()
+    if "digests" in ctx:
+        await cast(DigestDeps, ctx["digests"]).sender.close()
     if "fetcher" in ctx:
         await cast(Fetcher, ctx["fetcher"]).close()
     if "engine" in ctx:
@@ -125,10 +148,15 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 def worker_settings(settings: Settings) -> dict[str, Any]:
     """Return arq Worker keyword arguments for ``settings``."""
     return {
-        "functions": [send_subscriber_mail],
+        "functions": [
+            send_subscriber_mail,
+            func(send_edition, keep_result=0, timeout=3600, max_tries=1000),
+        ],
         "cron_jobs": [
             cron(requeue_stale_mail, second=30, unique=True, run_at_startup=True),
             cron(fetch_due_sources, second=0, unique=True, run_at_startup=True, timeout=300),
+            cron(digest_tick, second=5, unique=True, run_at_startup=True, timeout=300),
+            cron(recover_editions, second=40, unique=True, run_at_startup=True),
         ],
         "on_startup": startup,
         "on_shutdown": shutdown,

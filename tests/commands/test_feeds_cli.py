@@ -24,7 +24,7 @@ FEED = rss(CHINA, HRC55)
 
 
 class FeedHandler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - the http.server API
+    def do_GET(self) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "application/rss+xml")
         self.send_header("Content-Length", str(len(FEED)))

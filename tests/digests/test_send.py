@@ -94,7 +94,7 @@ async def send(deps: DigestDeps, edition_id: int, **policy: Any) -> Report:
 async def deps(settings: Settings, sessionmaker: Sessionmaker, redis: Any) -> Any:
     deps = digest_deps(settings, sessionmaker, redis)
     yield deps
-    await deps.sender.close()  # type: ignore[attr-defined]
+    await deps.sender.close()
 
 
 async def statuses(sessionmaker: Sessionmaker, edition_id: int) -> dict[str, int]:
@@ -207,7 +207,7 @@ async def test_two_workers_on_one_edition_send_each_message_once(
             send(deps, edition_id, batch_size=10), send(other, edition_id, batch_size=10)
         )
     finally:
-        await other.sender.close()  # type: ignore[attr-defined]
+        await other.sender.close()
     assert first.sent > 0 and second.sent > 0
     assert first.sent + second.sent == 120
     received = Counter(r.rcpt_tos[0] for r in smtp.messages)

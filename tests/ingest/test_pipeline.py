@@ -20,8 +20,15 @@ from alerts.db import Sessionmaker
 from alerts.ingest.fetch import Fetcher
 from alerts.ingest.pipeline import GONE, fetch_due, fetch_source, fetch_sources
 from alerts.ingest.retag import retag_article, retag_automatic
-from alerts.models import Article, ArticleCountry, ArticleTopic, HrcSession, Source, SourceTopic
-from alerts.models import Topic
+from alerts.models import (
+    Article,
+    ArticleCountry,
+    ArticleTopic,
+    HrcSession,
+    Source,
+    SourceTopic,
+    Topic,
+)
 from alerts.taxonomy.tagger import Tagger
 from alerts.timeutil import utcnow
 from tests.ingest.feeds import CHINA, HRC55, rss

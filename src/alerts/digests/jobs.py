@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any, cast
 
 from arq.connections import ArqRedis
+from redis.asyncio import Redis
 from sqlalchemy import select
 
 from alerts.config import Settings
@@ -21,8 +22,10 @@ from alerts.digests.prepare import PreparedCache, prepare_edition
 from alerts.digests.schedule import create_due_editions
 from alerts.digests.send import EditionSender, RawSender, SendPolicy
 from alerts.links import Links
-from alerts.mail.pool import SendRate
+from alerts.mail.outgoing import MailDeps
+from alerts.mail.pool import OutboxSender, SendRate, SmtpPool
 from alerts.mail.transactional import Branding
+from alerts.mail.transport import SmtpConfig
 from alerts.models import Edition, EditionStatus
 from alerts.queue import enqueue_edition
 from alerts.timeutil import utcnow
@@ -43,6 +46,28 @@ class DigestDeps:
     policy: SendPolicy
     owner: str
     cache: PreparedCache
+
+
+def digest_deps(settings: Settings, mail: MailDeps, redis: Redis | None) -> DigestDeps:
+    """Build the digest dependencies from the settings and the worker's mail dependencies."""
+    sender: RawSender
+    if settings.smtp_url:
+        sender = SmtpPool(
+            SmtpConfig.from_url(settings.smtp_url, settings.smtp_timeout), settings.smtp_pool_size
+        )
+    else:
+        sender = OutboxSender(mail.sessionmaker)
+    return DigestDeps(
+        settings=settings,
+        sessionmaker=mail.sessionmaker,
+        links=mail.links,
+        branding=mail.branding,
+        sender=sender,
+        rate=SendRate(redis, settings.smtp_rate_per_second, settings.smtp_rate_per_hour),
+        policy=policy_for(settings),
+        owner=worker_identity(),
+        cache=PreparedCache(),
+    )
 
 
 def worker_identity() -> str:

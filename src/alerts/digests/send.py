@@ -37,6 +37,10 @@ class RawSender(Protocol):
         """Send; raise TransientMailError or PermanentMailError."""
         ...
 
+    async def close(self) -> None:
+        """Release connections."""
+        ...
+
 
 class EditionRenderer(Protocol):
     """Renders one subscriber's message from parts built once per edition."""

@@ -7,13 +7,18 @@ import contextlib
 import logging
 import time
 from collections.abc import Sequence
+from email import policy
+from email.parser import BytesHeaderParser
 
 import aiosmtplib
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from alerts.db import Sessionmaker, insert_for
 from alerts.errors import PermanentMailError, TransientMailError
 from alerts.mail.transport import SmtpConfig
+from alerts.models import OutboxMessage
+from alerts.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +111,36 @@ class SmtpPool:
     async def close(self) -> None:
         """Say QUIT on every open connection."""
         await asyncio.gather(*(c.close() for c in self._all), return_exceptions=True)
+
+
+class OutboxSender:
+    """Catch digest messages in the local outbox when no SMTP server is configured."""
+
+    size = 4
+
+    def __init__(self, sessionmaker: Sessionmaker) -> None:
+        self._sessionmaker = sessionmaker
+
+    async def send(self, sender: str, recipients: Sequence[str], data: bytes) -> str:
+        """Store the message; a resend with the same Message-ID stores nothing twice."""
+        headers = BytesHeaderParser(policy=policy.default).parsebytes(data)
+        message_id = str(headers["Message-ID"])
+        async with self._sessionmaker.begin() as session:
+            await session.execute(
+                insert_for(session, OutboxMessage.__table__)
+                .values(
+                    created_at=utcnow(),
+                    recipient=", ".join(recipients),
+                    subject=str(headers["Subject"] or "")[:998],
+                    message_id=message_id,
+                    raw=data,
+                )
+                .on_conflict_do_nothing(index_elements=["message_id"])
+            )
+        return "250 stored in the local outbox"
+
+    async def close(self) -> None:
+        """Nothing to release."""
 
 
 class SendRate:
