@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PG_URL ?= postgresql://127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-pg lint typecheck check bench bench-signup browser clean
+.PHONY: run test test-sqlite test-pg lint typecheck check bench-signup bench-ingest bench-digest browser spamassassin clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,15 +26,19 @@ run: $(VENV)/.run-installed
 browser:
 	@scripts/ensure-chromium
 
+## spamassassin: install Debian's SpamAssassin for the spam-score tests (local rules only)
+spamassassin:
+	@scripts/ensure-spamassassin
+
 ## test: install and run the whole suite (SQLite; PostgreSQL too when one answers)
-test: $(VENV)/.dev-installed browser
+test: $(VENV)/.dev-installed browser spamassassin
 	$(BIN)/pytest
 	@if scripts/ensure-postgres "$(PG_URL)"; then \
 		TEST_DATABASE_URL="$(PG_URL)" $(BIN)/pytest -m "not browser"; \
 	elif [ -n "$$REQUIRE_POSTGRES" ]; then echo "PostgreSQL required but not reachable at $(PG_URL)"; exit 1; \
 	else echo "PostgreSQL not reachable at $(PG_URL): ran the suite on SQLite only"; fi
 
-test-sqlite: $(VENV)/.dev-installed browser
+test-sqlite: $(VENV)/.dev-installed browser spamassassin
 	$(BIN)/pytest
 
 test-pg: $(VENV)/.dev-installed
@@ -53,6 +57,12 @@ check: lint typecheck test
 ## bench: run the benchmarks (see README)
 bench-signup: $(VENV)/.dev-installed
 	$(BIN)/python bench/signup.py
+
+bench-ingest: $(VENV)/.dev-installed
+	$(BIN)/python bench/ingest.py
+
+bench-digest: $(VENV)/.dev-installed
+	$(BIN)/python bench/digest.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

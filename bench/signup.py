@@ -19,14 +19,16 @@ import time
 from pathlib import Path
 from typing import NoReturn
 
+import cpu
 import harness
 import loadgen
-from harness import BIN, REPO, BenchError, CpuMeter, Ledger, PgCounters
+from cpu import CpuMeter
+from harness import BIN, REPO, BenchError, Ledger, PgCounters
 from loadgen import LoadResult
+from report import check_ledger, print_activity, print_load, verdict
 
 P99_TARGET_MS = 50.0
 RATIO_TARGET = 0.40
-OTHER_CPU_WARN = 0.25
 
 
 def parse_args() -> argparse.Namespace:
@@ -155,7 +157,7 @@ class Bench:
         warm = self.load(base_url, self.args.warmup)
         meter = CpuMeter(
             {
-                "server": harness.server_pids(proc),
+                "server": cpu.server_pids(proc),
                 "postgres": self.postgres_pids,
                 "redis": "redis-server",
                 "bench": [os.getpid()],
@@ -164,7 +166,7 @@ class Bench:
         before = os.times()
         meter.begin()
         result = self.load(base_url, self.args.duration, self.args.requests)
-        cores = meter.end({"wrk": harness.child_ticks(before)})
+        cores = meter.end({"wrk": cpu.child_ticks(before)})
         return warm, result, cores
 
     def postgres_pids(self) -> list[int]:
@@ -212,68 +214,6 @@ class Bench:
             asyncio.run(harness.flush_redis(self.args.redis_url))
         except Exception as e:
             print(f"could not flush {self.args.redis_url}: {e}", file=sys.stderr)
-
-
-def verdict(ok: bool) -> str:
-    """Return PASS or FAIL."""
-    return "PASS" if ok else "FAIL"
-
-
-def print_load(title: str, r: LoadResult, cores: dict[str, float]) -> None:
-    """Print one server's figures."""
-    print(f"\n{title}")
-    print(f"  requests/s      {r.rps:9.1f}   ({r.requests} answers in {r.seconds:.1f} s)")
-    print(
-        f"  latency         p50 {r.p50_ms:7.1f} ms   p90 {r.p90_ms:7.1f} ms   "
-        f"p99 {r.p99_ms:7.1f} ms   max {r.max_ms:7.1f} ms"
-    )
-    print(
-        f"  answers         {r.ok2xx} 2xx, {r.non2xx} non-2xx ({r.s429} 429, {r.s4xx} other 4xx, "
-        f"{r.s5xx} 5xx, {r.other} other), {r.socket_errors} socket errors/timeouts"
-    )
-    shown = ("server", "postgres", "redis", "wrk", "bench", "other")
-    parts = "  ".join(f"{k} {cores[k]:.2f}" for k in shown if cores.get(k, 0) >= 0.005)
-    print(f"  CPU (cores)     {parts}   [machine busy {cores['machine']:.2f} of {os.cpu_count()}]")
-    if r.requests:
-        per = {k: cores.get(k, 0) * r.seconds / r.requests * 1000 for k in ("server", "postgres")}
-        print(f"  CPU per answer  server {per['server']:.3f} ms, postgres {per['postgres']:.3f} ms")
-    if cores.get("other", 0) > OTHER_CPU_WARN:
-        print(
-            f"  WARNING: other processes used {cores['other']:.2f} cores during this run; "
-            "these figures understate what the server can do"
-        )
-
-
-def check_ledger(runs: list[LoadResult], book: Ledger) -> bool:
-    """Print the "nothing lost" accounting and return whether it holds."""
-    ok2xx = sum(r.ok2xx for r in runs)
-    unanswered = sum(r.unanswered for r in runs)
-    print("\nnothing lost (warm-up + measured runs, counted after in-flight requests settled)")
-    print(f"  2xx answers                      {ok2xx}")
-    print(f"  sent but unanswered at stop      {unanswered}  (in flight when the load stopped)")
-    print(f"  subscribers (all / pending)      {book.subscribers} / {book.pending}")
-    print(f"  subscriber_mail confirm, queued  {book.confirm_queued}  (all rows: {book.mail_rows})")
-    print(f"  arq jobs in arq:queue            {book.arq_jobs}")
-    same = book.subscribers == book.pending == book.confirm_queued == book.mail_rows
-    same = same and book.pending == book.arq_jobs
-    covered = ok2xx <= book.pending <= ok2xx + unanswered
-    ok = same and covered
-    extra = book.pending - ok2xx
-    print(
-        f"  {verdict(ok)} nothing lost: every 2xx left one pending subscriber, one queued "
-        f"confirmation and one arq job ({extra} more finished after the client hung up)"
-    )
-    return ok
-
-
-def print_activity(activity: PgCounters, book: Ledger) -> None:
-    """Print PostgreSQL transactions and sessions per sign-up over the whole run."""
-    n = max(book.pending, 1)
-    print(
-        f"\nPostgreSQL per sign-up (whole run, {book.pending} sign-ups): "
-        f"{activity.commits / n:.2f} commits, {activity.rollbacks / n:.2f} rollbacks; "
-        f"{activity.sessions} sessions opened ({activity.sessions / n:.3f} per sign-up)"
-    )
 
 
 def main() -> int:

@@ -14,13 +14,15 @@ from collections.abc import Sequence
 import click
 
 from alerts.catalog import sync_catalog
+from alerts.commands.common import load_settings
 from alerts.config import Settings
 from alerts.db import create_engine, create_sessionmaker
+from alerts.digests.manage import sync_shipped
 from alerts.embedded_redis import answers, start_redis
 from alerts.hrc.store import shipped_calendar, sync_sessions
 from alerts.ingest.opml import import_shipped
-from alerts.commands.common import load_settings
 from alerts.migrate import upgrade
+from alerts.timeutil import utcnow
 
 
 def _settings() -> Settings:
@@ -98,6 +100,7 @@ async def _seed(settings: Settings) -> tuple[int, int]:
             counts = await sync_catalog(session, settings.feeds_dir)
             await sync_sessions(session, shipped_calendar(settings.feeds_dir).calendar)
             await import_shipped(session, settings)
+            await sync_shipped(session, settings.feeds_dir / "digests.toml", now=utcnow())
             return counts
     finally:
         await engine.dispose()
@@ -165,9 +168,9 @@ def _use_uvloop() -> None:
 
 
 def _register() -> None:
-    from alerts.commands.editors import editors  # noqa: PLC0415
-    from alerts.commands.feeds import feeds  # noqa: PLC0415
-    from alerts.commands.sessions import sessions  # noqa: PLC0415
+    from alerts.commands.editors import editors
+    from alerts.commands.feeds import feeds
+    from alerts.commands.sessions import sessions
 
     cli.add_command(editors)
     cli.add_command(feeds)

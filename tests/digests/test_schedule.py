@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -109,3 +110,19 @@ async def test_runs_missed_while_down_collapse_into_one_edition(
     async with sessionmaker() as session:
         edition = (await session.scalars(select(Edition))).one()
     assert edition.window_start == MONDAY_8_GENEVA_WINTER - timedelta(days=1)
+
+
+async def test_shipped_digests_are_daily_and_weekly_at_eight_in_geneva(
+    sessionmaker: Sessionmaker, settings: Any
+) -> None:
+    from alerts.digests.manage import sync_shipped
+
+    now = datetime(2026, 7, 1, 12, tzinfo=UTC)  # a Wednesday, summer time
+    async with sessionmaker.begin() as session:
+        assert await sync_shipped(session, settings.feeds_dir / "digests.toml", now=now) == 3
+        assert await sync_shipped(session, settings.feeds_dir / "digests.toml", now=now) == 0
+        digests = {d.slug: d for d in await session.scalars(select(Digest))}
+    assert digests["daily"].next_run_at == datetime(2026, 7, 2, 6, 0, tzinfo=UTC)
+    assert digests["weekly"].next_run_at == datetime(2026, 7, 6, 6, 0, tzinfo=UTC)
+    assert digests["alerts"].next_run_at is None
+    assert digests["alerts"].audience == "immediate"

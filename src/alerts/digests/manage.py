@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from jinja2 import TemplateSyntaxError
@@ -241,3 +243,16 @@ async def set_digest_status(
 async def list_digests(session: AsyncSession) -> list[Digest]:
     """Return every digest by name."""
     return list(await session.scalars(select(Digest).order_by(Digest.name)))
+
+
+async def sync_shipped(session: AsyncSession, path: Path, *, now: datetime) -> int:
+    """Create the shipped digests that do not exist yet; return how many were created."""
+    with path.open("rb") as f:
+        rows = tomllib.load(f).get("digest", [])
+    created = 0
+    for row in rows:
+        spec = check_spec(row)
+        if await session.scalar(select(Digest.id).where(Digest.slug == spec.slug)) is None:
+            await create_digest(session, spec, now=now)
+            created += 1
+    return created
