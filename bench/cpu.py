@@ -59,6 +59,7 @@ class CpuMeter:
     """Measure CPU used by named groups of processes (in cores) over a window."""
 
     def __init__(self, groups: Mapping[str, Iterable[int] | str | Callable[[], list[int]]]) -> None:
+        """Watch ``groups``: pids, a command name, or a function returning pids."""
         self._groups = groups
         self._start: dict[str, dict[int, int]] = {}
         self._machine = (0, 0)

@@ -8,7 +8,9 @@ import math
 import os
 import random
 import shutil
+import signal
 import subprocess
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ import aiohttp
 PATH = "/api/subscriptions"
 FREQUENCIES = ("immediate", "daily", "weekly")
 MARKER = "BENCH_JSON "
+THREAD_DONE = "BENCH_THREAD_DONE"
 
 LUA = r"""
 -- Unique sign-ups for POST /api/subscriptions; counts answers per thread.
@@ -70,7 +73,11 @@ function response(status, hdrs, body)
   elseif status >= 400 and status < 500 then s4xx = s4xx + 1
   elseif status >= 500 then s5xx = s5xx + 1
   else other = other + 1 end
-  if quota > 0 and answered >= quota then wrk.thread:stop() end
+  if quota > 0 and answered == quota then
+    io.write("%(thread_done)s\n")
+    io.flush()
+    wrk.thread:stop()
+  end
 end
 
 function done(summary, latency, requests)
@@ -146,9 +153,39 @@ def write_lua(directory: Path, topics: Sequence[str], countries: Sequence[str]) 
             "countries": _lua_list(countries),
             "path": PATH,
             "marker": MARKER,
+            "thread_done": THREAD_DONE,
         }
     )
     return path
+
+
+def _wrk_until_done(cmd: list[str], threads: int, timeout: float) -> tuple[str, str, int]:
+    """Run wrk; once ``threads`` threads reached their quota, stop it early with SIGINT.
+
+    wrk's main thread sleeps for the whole -d even when every thread has stopped, and its
+    figures would then count that idle time; SIGINT makes it print its summary at once.
+    """
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    killer = threading.Timer(timeout, proc.kill)
+    killer.start()
+    lines: list[str] = []
+    finished = 0
+    try:
+        assert proc.stdout is not None and proc.stderr is not None
+        for ln in proc.stdout:
+            lines.append(ln)
+            if ln.startswith(THREAD_DONE):
+                finished += 1
+                if finished == threads:
+                    proc.send_signal(signal.SIGINT)
+        stderr = proc.stderr.read()
+        returncode = proc.wait()
+    finally:
+        killer.cancel()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return "".join(lines), stderr, returncode
 
 
 def run_wrk(
@@ -179,12 +216,12 @@ def run_wrk(
         run_id,
         str(quota),
     ]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60)
+    stdout, stderr, returncode = _wrk_until_done(cmd, threads if quota else 0, duration + 60)
     if verbose:
-        print(done.stdout.rstrip())
-    line = next((ln for ln in done.stdout.splitlines() if ln.startswith(MARKER)), None)
-    if done.returncode != 0 or line is None:
-        raise RuntimeError(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+        print(stdout.rstrip())
+    line = next((ln for ln in stdout.splitlines() if ln.startswith(MARKER)), None)
+    if returncode != 0 or line is None:
+        raise RuntimeError(f"wrk failed ({returncode}):\n{stdout}\n{stderr}")
     d = json.loads(line.removeprefix(MARKER))
     errors = d["errors"]
     return LoadResult(

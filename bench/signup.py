@@ -68,6 +68,7 @@ class Bench:
     """One run: set up, load both servers, verify, report, clean up."""
 
     def __init__(self, args: argparse.Namespace, workdir: Path) -> None:
+        """Plan a run working in ``workdir``."""
         self.args = args
         self.workdir = workdir
         self.db_name = f"alerts_bench_{os.getpid()}"
@@ -247,9 +248,13 @@ def main() -> int:
         + (f" or {args.requests} answers" if args.requests else "")
     )
     print(f"machine: {os.cpu_count()} cores; server and load generator share them")
-    print_load("alerts serve " + args.serve_args, ours, our_cores)
+    label = " ".join(["alerts serve", args.serve_args]).strip()
+    if os.environ.get("PYTHONPATH"):
+        label += f"  [PYTHONPATH={os.environ['PYTHONPATH']}]"
+    print_load(label, ours, our_cores)
     if bare is not None and bare_cores is not None:
-        print_load(f"bare aiohttp handler ({args.bare_processes} process)", bare, bare_cores)
+        procs = f"{args.bare_processes} process" + ("es" if args.bare_processes > 1 else "")
+        print_load(f"bare aiohttp handler ({procs})", bare, bare_cores)
     lost_ok = check_ledger([warm, ours], book)
     print_activity(activity, book)
 

@@ -173,3 +173,16 @@ async def test_cors_lets_configured_sites_use_the_api(
         headers={"Origin": "https://evil.example"},
     )
     assert "Access-Control-Allow-Origin" not in other.headers
+
+
+async def test_redirects_and_errors_keep_security_headers(client: TestClient) -> None:
+    page = await client.get("/")
+    resp = await client.post(
+        "/subscribe", data={"csrf_token": csrf_from(await page.text()), "email": "h@example.org"},
+        allow_redirects=False,
+    )
+    assert resp.status == 303
+    assert resp.headers["Referrer-Policy"] == "no-referrer"
+    missing = await client.get("/nothing-here")
+    assert missing.headers["Referrer-Policy"] == "no-referrer"
+    assert missing.headers["X-Frame-Options"] == "DENY"

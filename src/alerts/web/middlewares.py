@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -22,6 +23,9 @@ MESSAGES = {
     429: "Too many attempts. Please wait a while and try again.",
     500: "Something went wrong on our side. Nothing you entered was lost; please try again later.",
 }
+
+# Headers of an HTTP error that must survive its replacement by a friendly page.
+KEPT_HEADERS = ("Allow", "WWW-Authenticate", "Retry-After")
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -58,15 +62,14 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except web.HTTPException as e:
         if e.status < 400:
             raise
-        custom = e.text if e.content_type == "application/json" else None
-        if custom:
-            return web.Response(
-                status=e.status, text=custom, content_type="application/json", headers=e.headers
-            )
-        message = None if e.status in MESSAGES else e.reason
-        response = error_response(request, e.status, message)
-        if "Allow" in e.headers:
-            response.headers["Allow"] = e.headers["Allow"]
+        if e.content_type == "application/json" and e.text:
+            response = web.Response(status=e.status, text=e.text, content_type="application/json")
+        else:
+            message = None if e.status in MESSAGES else e.reason
+            response = error_response(request, e.status, message)
+        for name in KEPT_HEADERS:
+            if name in e.headers:
+                response.headers[name] = e.headers[name]
         return response
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
@@ -76,15 +79,22 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 @web.middleware
 async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Add headers that keep tokens in URLs from leaking and pages from being framed."""
-    response = await handler(request)
-    headers = response.headers
+    try:
+        response = await handler(request)
+    except web.HTTPException as e:  # redirects raised by views
+        _secure(request, e.headers)
+        raise
+    _secure(request, response.headers)
+    return response
+
+
+def _secure(request: web.Request, headers: Any) -> None:
     headers.setdefault("Referrer-Policy", "no-referrer")
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Content-Security-Policy", CSP)
     headers.setdefault("X-Frame-Options", "DENY")
     if request.path not in ("/healthz",) and "Cache-Control" not in headers:
         headers["Cache-Control"] = "no-store"
-    return response
 
 
 def client_ip(request: web.Request, trusted_proxies: int) -> str | None:
