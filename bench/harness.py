@@ -146,16 +146,20 @@ async def postgres_pids(admin_url: str, name: str) -> list[int]:
     return [r[0] for r in rows]
 
 
-async def settled_ledger(db_url: str, redis_url: str, timeout: float = 10.0) -> Ledger:
-    """Return the ledger once it stops changing (requests still in flight have finished)."""
+async def settled_ledger(
+    db_url: str, redis_url: str, quiet: float = 1.5, timeout: float = 30.0
+) -> Ledger:
+    """Return the ledger once unchanged for ``quiet`` seconds (in-flight requests finished)."""
     deadline = time.monotonic() + timeout
     last = await ledger(db_url, redis_url)
+    since = time.monotonic()
     while time.monotonic() < deadline:
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.25)
         now = await ledger(db_url, redis_url)
-        if now == last:
-            return now
-        last = now
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            break
     return last
 
 

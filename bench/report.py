@@ -40,7 +40,7 @@ def print_load(title: str, r: LoadResult, cores: dict[str, float]) -> None:
         )
 
 
-def check_ledger(runs: list[LoadResult], book: Ledger) -> bool:
+def check_ledger(runs: list[LoadResult], book: Ledger, server_log: str = "") -> bool:
     """Print the "nothing lost" accounting and return whether it holds."""
     ok2xx = sum(r.ok2xx for r in runs)
     unanswered = sum(r.unanswered for r in runs)
@@ -59,6 +59,13 @@ def check_ledger(runs: list[LoadResult], book: Ledger) -> bool:
         f"  {verdict(ok)} nothing lost: every 2xx left one pending subscriber, one queued "
         f"confirmation and one arq job ({extra} more finished after the client hung up)"
     )
+    if not same:
+        print("  the counts above differ: some sign-up left a row or a job without the others")
+    if not covered:
+        print(f"  pending should be between {ok2xx} and {ok2xx + unanswered}")
+    if not ok and server_log:
+        print("  server log (warnings and errors, last lines):")
+        print("\n".join("    " + ln for ln in server_log.splitlines()))
     return ok
 
 

@@ -64,6 +64,14 @@ def _raise_interrupt(*_: object) -> NoReturn:
     raise KeyboardInterrupt
 
 
+def _problems(log: Path, keep: int = 20) -> str:
+    """Return the last warning, error and traceback lines of a server log."""
+    words = ("WARNING", "ERROR", "CRITICAL", "Traceback", "Error")
+    text = log.read_text(errors="replace") if log.exists() else ""
+    lines = [ln for ln in text.splitlines() if any(w in ln for w in words)]
+    return "\n".join(lines[-keep:])
+
+
 class Bench:
     """One run: set up, load both servers, verify, report, clean up."""
 
@@ -79,6 +87,7 @@ class Bench:
         self.script: Path | None = None
         self.topics: list[str] = []
         self.countries: list[str] = []
+        self.server_log = ""
 
     def _pick_tool(self) -> str:
         """Choose wrk when it is there, else the aiohttp client."""
@@ -190,6 +199,7 @@ class Bench:
         harness.stop(proc)
         # Backends flush their statistics when they exit, so read after the server stopped.
         activity = self.counters() - start
+        self.server_log = _problems(self.workdir / "alerts.log")
         return warm, result, cores, book, activity
 
     def run_bare(self) -> tuple[LoadResult, dict[str, float]]:
@@ -255,7 +265,7 @@ def main() -> int:
     if bare is not None and bare_cores is not None:
         procs = f"{args.bare_processes} process" + ("es" if args.bare_processes > 1 else "")
         print_load(f"bare aiohttp handler ({procs})", bare, bare_cores)
-    lost_ok = check_ledger([warm, ours], book)
+    lost_ok = check_ledger([warm, ours], book, bench.server_log)
     print_activity(activity, book)
 
     print(f"\ntargets (at {args.connections} connections)")

@@ -1,4 +1,4 @@
-"""The mail job: retries transient failures on schedule, records permanent ones, recovers lost jobs."""
+"""The mail job: retries transient failures, records permanent ones, recovers lost jobs."""
 
 from __future__ import annotations
 
@@ -11,7 +11,13 @@ from sqlalchemy import select
 
 from alerts.config import Settings
 from alerts.db import Sessionmaker
-from alerts.jobs import MAIL_RETRY_SCHEDULE, requeue_stale_mail, send_subscriber_mail, shutdown, startup
+from alerts.jobs import (
+    MAIL_RETRY_SCHEDULE,
+    requeue_stale_mail,
+    send_subscriber_mail,
+    shutdown,
+    startup,
+)
 from alerts.models import MailKind, MailStatus, Subscriber, SubscriberMail
 from alerts.queue import SEND_MAIL
 from alerts.timeutil import utcnow
@@ -89,7 +95,8 @@ async def test_unreachable_smtp_server_is_transient(
     from alerts.embedded_redis import free_port
 
     context: dict[str, Any] = {
-        "settings": make_settings(smtp_url=f"smtp://127.0.0.1:{free_port()}"), "job_try": 1
+        "settings": make_settings(smtp_url=f"smtp://127.0.0.1:{free_port()}"),
+        "job_try": 1,
     }
     await startup(context)
     try:

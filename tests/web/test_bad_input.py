@@ -111,8 +111,11 @@ async def test_honeypot_discards_bots_silently(
     page = await client.get("/")
     resp = await client.post(
         "/subscribe",
-        data={"csrf_token": csrf_from(await page.text()), "email": "bot@example.org",
-              "website": "http://spam.example"},
+        data={
+            "csrf_token": csrf_from(await page.text()),
+            "email": "bot@example.org",
+            "website": "http://spam.example",
+        },
         allow_redirects=False,
     )
     assert resp.status == 303
@@ -157,19 +160,24 @@ async def test_cors_lets_configured_sites_use_the_api(
     )
     preflight = await client.options(
         "/api/subscriptions",
-        headers={"Origin": "https://www.ishr.example", "Access-Control-Request-Method": "POST",
-                 "Access-Control-Request-Headers": "Content-Type"},
+        headers={
+            "Origin": "https://www.ishr.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "Content-Type",
+        },
     )
     assert preflight.status == 200
     assert preflight.headers["Access-Control-Allow-Origin"] == "https://www.ishr.example"
     resp = await client.post(
-        "/api/subscriptions", json={"email": "c@example.org"},
+        "/api/subscriptions",
+        json={"email": "c@example.org"},
         headers={"Origin": "https://www.ishr.example"},
     )
     assert resp.status == 202
     assert resp.headers["Access-Control-Allow-Origin"] == "https://www.ishr.example"
     other = await client.post(
-        "/api/subscriptions", json={"email": "d@example.org"},
+        "/api/subscriptions",
+        json={"email": "d@example.org"},
         headers={"Origin": "https://evil.example"},
     )
     assert "Access-Control-Allow-Origin" not in other.headers
@@ -178,7 +186,8 @@ async def test_cors_lets_configured_sites_use_the_api(
 async def test_redirects_and_errors_keep_security_headers(client: TestClient) -> None:
     page = await client.get("/")
     resp = await client.post(
-        "/subscribe", data={"csrf_token": csrf_from(await page.text()), "email": "h@example.org"},
+        "/subscribe",
+        data={"csrf_token": csrf_from(await page.text()), "email": "h@example.org"},
         allow_redirects=False,
     )
     assert resp.status == 303

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
@@ -56,8 +54,11 @@ async def test_one_click_unsubscribe_needs_no_cookie_and_does_not_redirect(
     assert resp.status == 200
     assert "Location" not in resp.headers
     assert await status_of(sessionmaker, "oc@example.org") == SubscriberStatus.UNSUBSCRIBED
-    again = await client.post(path, data="List-Unsubscribe=One-Click",
-                              headers={"Content-Type": "application/x-www-form-urlencoded"})
+    again = await client.post(
+        path,
+        data="List-Unsubscribe=One-Click",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert again.status == 200
 
 
@@ -99,8 +100,12 @@ async def test_preferences_are_saved_and_shown_again(
     assert 'value="reprisals" id="topic-reprisals" checked' in html
     resp = await client.post(
         path,
-        data={"csrf_token": csrf_from(html), "topics": ["civic-space", "migrants"],
-              "countries": ["SD"], "frequency": "daily"},
+        data={
+            "csrf_token": csrf_from(html),
+            "topics": ["civic-space", "migrants"],
+            "countries": ["SD"],
+            "frequency": "daily",
+        },
         allow_redirects=False,
     )
     assert resp.status == 303
@@ -184,7 +189,8 @@ async def test_manage_link_request_answers_the_same_for_any_address(
     for email in ("known@example.org", "unknown@example.org"):
         page = await client.get("/manage")
         resp = await client.post(
-            "/manage", data={"csrf_token": csrf_from(await page.text()), "email": email},
+            "/manage",
+            data={"csrf_token": csrf_from(await page.text()), "email": email},
             allow_redirects=False,
         )
         answers.append((resp.status, resp.headers["Location"]))
@@ -209,5 +215,3 @@ async def test_signing_up_again_when_active_sends_a_manage_link(
     assert last["Subject"] == "You are already subscribed"
     assert link_to(last, "/preferences/")
     assert await status_of(sessionmaker, "act@example.org") == SubscriberStatus.ACTIVE
-
-
