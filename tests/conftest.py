@@ -23,6 +23,8 @@ from alerts.migrate import upgrade
 from tests.support.smtp import RecordingSMTP
 
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
+# A queue of this run's own, so runs side by side never take each other's jobs.
+TEST_QUEUE = f"alerts:test:{os.getpid()}"
 KEEP_TABLES = {"alembic_version", "topics", "countries"}
 
 
@@ -148,6 +150,7 @@ def make_settings(
             "database_url": backend.url,
             "redis_url": redis_url,
             "smtp_url": f"smtp://127.0.0.1:{smtp.port}",
+            "queue_name": TEST_QUEUE,
         }
         values.update(overrides)
         return _base_settings(tmp_path, **values)
@@ -196,7 +199,7 @@ async def redis(redis_url: str) -> AsyncIterator[Any]:
     """An arq pool on the test Redis, flushed before each test."""
     from alerts.queue import connect
 
-    pool = await connect(redis_url)
+    pool = await connect(redis_url, TEST_QUEUE)
     await pool.flushdb()
     yield pool
     await pool.aclose()

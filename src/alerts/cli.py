@@ -42,13 +42,32 @@ def cli(verbose: bool) -> None:
 @cli.command()
 @click.option("--host", default=None, help="Interface to listen on (default: HOST).")
 @click.option("--port", type=int, default=None, help="Port to listen on (default: PORT).")
-def serve(host: str | None, port: int | None) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Server processes sharing the port (SO_REUSEPORT).",
+)
+@click.option("--reuse-port", is_flag=True, hidden=True)
+def serve(host: str | None, port: int | None, workers: int, reuse_port: bool) -> None:
     """Run the web server."""
-    from aiohttp import web
+    from aiohttp import web  # imported here to keep CLI start-up light
 
     from alerts.web.app import create_app
 
     settings = _settings()
+    if workers > 1:
+        args = [
+            "--reuse-port",
+            "--host",
+            host or settings.host,
+            "--port",
+            str(port or settings.port),
+        ]
+        exe = [sys.executable, "-m", "alerts.cli", "serve", *args]
+        _supervise([subprocess.Popen(exe) for _ in range(workers)])  # noqa: S603
+        return
     _use_uvloop()
     web.run_app(
         create_app(settings),
@@ -56,6 +75,7 @@ def serve(host: str | None, port: int | None) -> None:
         port=port or settings.port,
         access_log=None,
         print=None,
+        reuse_port=reuse_port or None,
     )
 
 
@@ -168,10 +188,12 @@ def _use_uvloop() -> None:
 
 
 def _register() -> None:
+    from alerts.commands.digests import digests
     from alerts.commands.editors import editors
     from alerts.commands.feeds import feeds
     from alerts.commands.sessions import sessions
 
+    cli.add_command(digests)
     cli.add_command(editors)
     cli.add_command(feeds)
     cli.add_command(sessions)

@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     var_dir: Path = PROJECT_ROOT / "var"
     database_url: str = ""
     redis_url: str = "redis://127.0.0.1:6379/0"
+    queue_name: str = "arq:queue"
     smtp_url: str = ""
     smtp_timeout: float = 30.0
     base_url: str = "http://127.0.0.1:8080"

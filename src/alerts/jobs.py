@@ -161,6 +161,7 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
         "on_startup": startup,
         "on_shutdown": shutdown,
         "redis_settings": redis_settings(settings.redis_url),
+        "queue_name": settings.queue_name,
         "ctx": {"settings": settings},
         "max_tries": len(MAIL_RETRY_SCHEDULE) + 1,
         "job_timeout": 120,

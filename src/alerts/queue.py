@@ -10,6 +10,7 @@ from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 
+DEFAULT_QUEUE = "arq:queue"
 SEND_MAIL = "send_subscriber_mail"
 SEND_EDITION = "send_edition"
 
@@ -19,9 +20,9 @@ def redis_settings(url: str) -> RedisSettings:
     return RedisSettings.from_dsn(url)
 
 
-async def connect(url: str) -> ArqRedis:
-    """Open an arq pool."""
-    return await create_pool(redis_settings(url))
+async def connect(url: str, queue_name: str = DEFAULT_QUEUE) -> ArqRedis:
+    """Open an arq pool whose jobs go to ``queue_name``."""
+    return await create_pool(redis_settings(url), default_queue_name=queue_name)
 
 
 def mail_job_id(mail_id: int) -> str:

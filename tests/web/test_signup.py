@@ -180,3 +180,27 @@ async def test_concurrent_signups_for_one_address_make_one_subscriber(
     async with sessionmaker() as session:
         kinds = list(await session.scalars(select(SubscriberMail.kind)))
     assert kinds == [MailKind.CONFIRM] * 3
+
+
+async def test_new_address_gets_choices_consent_and_one_confirmation_in_one_go(
+    aiohttp_client: Any, settings: Settings, sessionmaker: Sessionmaker, redis: Any,
+) -> None:
+    from alerts.models import SubscriberCountry
+
+    client = await client_for(aiohttp_client, settings)
+    resp = await client.post(
+        "/api/subscriptions",
+        json={"email": "new@example.org", "topics": ["migrants"], "countries": ["SD", "SS"]},
+    )
+    assert resp.status == 202
+    async with sessionmaker() as session:
+        sub = (await session.scalars(select(Subscriber))).one()
+        topics = list(await session.scalars(select(SubscriberTopic.topic_id)))
+        countries = set(await session.scalars(select(SubscriberCountry.country_code)))
+        mail = (await session.scalars(select(SubscriberMail))).one()
+    assert (sub.status, sub.consent_source) == (SubscriberStatus.PENDING, "api")
+    assert sub.consent_ip_hash
+    assert len(topics) == 1
+    assert countries == {"SD", "SS"}
+    assert (mail.kind, mail.status, mail.subscriber_id) == (MailKind.CONFIRM, "queued", sub.id)
+    assert [j.args for j in await redis.queued_jobs()] == [(mail.id,)]

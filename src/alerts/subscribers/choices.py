@@ -9,14 +9,17 @@ from alerts.models import Frequency, Subscriber, SubscriberCountry, SubscriberTo
 from alerts.subscribers.validation import Choices
 
 
-async def save_choices(session: AsyncSession, subscriber_id: int, choices: Choices) -> None:
+async def save_choices(
+    session: AsyncSession, subscriber_id: int, choices: Choices, *, fresh: bool = False
+) -> None:
     """Replace the subscriber's topics and countries with ``choices``."""
-    await session.execute(
-        delete(SubscriberTopic).where(SubscriberTopic.subscriber_id == subscriber_id)
-    )
-    await session.execute(
-        delete(SubscriberCountry).where(SubscriberCountry.subscriber_id == subscriber_id)
-    )
+    if not fresh:
+        await session.execute(
+            delete(SubscriberTopic).where(SubscriberTopic.subscriber_id == subscriber_id)
+        )
+        await session.execute(
+            delete(SubscriberCountry).where(SubscriberCountry.subscriber_id == subscriber_id)
+        )
     if choices.topics:
         await session.execute(
             insert(SubscriberTopic).from_select(

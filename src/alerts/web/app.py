@@ -47,7 +47,7 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     """Open the arq pool, also used by the rate limiter; close it at shutdown."""
-    pool = await connect(app[SETTINGS].redis_url)
+    pool = await connect(app[SETTINGS].redis_url, app[SETTINGS].queue_name)
     app[ARQ] = pool
     app[LIMITER] = RateLimiter(pool)
     yield

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from alerts.web.auth import editor_api, require_editor
+from alerts.web.views import editor_digests, editor_editions
 
 
 @editor_api
@@ -17,3 +18,5 @@ async def me(request: web.Request) -> web.Response:
 def add_routes(router: web.UrlDispatcher) -> None:
     """Register the editor API routes."""
     router.add_get("/api/editor/me", me)
+    editor_digests.add_routes(router)
+    editor_editions.add_routes(router)
