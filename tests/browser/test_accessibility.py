@@ -141,6 +141,31 @@ async def outbox_message(page: Page, server: LiveServer) -> str:
     return "Please confirm your subscription"
 
 
+async def _load_sessions(server: LiveServer) -> None:
+    from alerts.db import create_engine, create_sessionmaker
+    from alerts.hrc.store import shipped_calendar, sync_sessions
+
+    engine = create_engine(server.settings.db_url)
+    try:
+        async with create_sessionmaker(engine).begin() as session:
+            await sync_sessions(session, shipped_calendar(server.settings.feeds_dir).calendar)
+    finally:
+        await engine.dispose()
+
+
+async def sessions_page(page: Page, server: LiveServer) -> str:
+    await _load_sessions(server)
+    await page.goto(server.url + "/sessions")
+    await expect(page.get_by_role("main")).to_contain_text("HRC55")
+    return "Human Rights Council sessions"
+
+
+async def session_page(page: Page, server: LiveServer) -> str:
+    await _load_sessions(server)
+    await page.goto(server.url + "/sessions/HRC55")
+    return "HRC55: 55th regular session of the Human Rights Council"
+
+
 Visit = Callable[[Page, LiveServer], Awaitable[str]]
 PAGES: dict[str, tuple[Visit, dict[str, Any]]] = {
     "signup": (signup_page, {}),
@@ -157,6 +182,8 @@ PAGES: dict[str, tuple[Visit, dict[str, Any]]] = {
     "404": (not_found, {}),
     "outbox": (outbox_list, {"smtp_url": ""}),
     "outbox-message": (outbox_message, {"smtp_url": ""}),
+    "sessions": (sessions_page, {}),
+    "session": (session_page, {}),
 }
 
 
