@@ -196,7 +196,7 @@ async def test_send_test_arrives_marked_and_changes_no_subscriber(
     finally:
         await transport.close()
     [message] = smtp.to("Editor@example.org")
-    assert message["Subject"] == "[Test] Weekly digest: 3 new articles" == sent.subject
+    assert message["Subject"] == "[Test] Weekly digest: 1 new articles" == sent.subject
     assert message["Message-ID"] == sent.message_id
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert message["List-Id"] and message["Date"] and message["From"]

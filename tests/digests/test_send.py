@@ -140,7 +140,7 @@ async def test_each_subscriber_gets_what_matches_their_topics_and_countries(
     assert smtp.to("gone@example.org") == []
     message = smtp.to("china@example.org")[0]
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    assert message["Subject"] == "Weekly digest: 4 new articles"
+    assert message["Subject"] == "Weekly digest: 1 new articles"  # their own count
     assert await statuses(sessionmaker, edition_id) == {
         "pending": 0,
         "sent": 4,

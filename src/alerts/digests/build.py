@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 import nh3
+from jinja2 import Template
 from jinja2.sandbox import SandboxedEnvironment
 from markdown_it import MarkdownIt
 from sqlalchemy import select
@@ -50,11 +51,32 @@ def intro_html(markdown: str, base_url: str) -> str:
 
 def render_subject(template: str, *, digest: str, count: int, date: str) -> str:
     """Render the digest's subject template (sandboxed: editors write it)."""
-    try:
-        text = _subjects.from_string(template).render(digest=digest, count=count, date=date)
-    except Exception:
-        text = f"{digest}: {date}"
-    return " ".join(text.split())[:200]
+    return SubjectTemplate(template, digest=digest, date=date)(count)
+
+
+class SubjectTemplate:
+    """An editor's subject template compiled once, rendered once per distinct article count."""
+
+    def __init__(self, template: str, *, digest: str, date: str) -> None:
+        self._digest, self._date = digest, date
+        try:
+            self._template: Template | None = _subjects.from_string(template)
+        except Exception:  # a broken template must not stop a send
+            self._template = None
+        self._cache: dict[int, str] = {}
+
+    def __call__(self, count: int) -> str:
+        """Return the subject for ``count`` articles."""
+        cached = self._cache.get(count)
+        if cached is None:
+            text = f"{self._digest}: {self._date}"
+            if self._template is not None:
+                try:
+                    text = self._template.render(digest=self._digest, count=count, date=self._date)
+                except Exception:  # a broken template must not stop a send
+                    text = f"{self._digest}: {self._date}"
+            cached = self._cache[count] = " ".join(text.split())[:200]
+        return cached
 
 
 async def edition_articles(session: AsyncSession, edition_id: int) -> list[ArticleItem]:
@@ -153,12 +175,12 @@ async def edition_context(
         code: name for code, name in await session.execute(select(Country.code, Country.name))
     }
     date = long_date(edition.due_at.date())
+    subject = SubjectTemplate(digest.subject_template, digest=digest.name, date=date)
     return EditionContext(
         edition_id=edition.id,
         digest_name=digest.name,
-        subject=render_subject(
-            digest.subject_template, digest=digest.name, count=len(articles), date=date
-        ),
+        subject=subject(len(articles)),
+        subject_for=subject,
         intro_html=intro_html(digest.intro_markdown, links.base_url),
         intro_text=digest.intro_markdown.strip(),
         sections=tuple(digest.sections or ("articles", "countdowns")),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -51,6 +51,12 @@ class EditionContext:
     country_names: dict[str, str] = field(default_factory=dict)
     window_start: datetime | None = None
     window_end: datetime | None = None
+    # Subjects may count the reader's own articles: "Weekly digest: 3 new articles".
+    subject_for: Callable[[int], str] | None = None
+
+    def subject_of(self, count: int) -> str:
+        """Return the subject for a reader who gets ``count`` articles."""
+        return self.subject_for(count) if self.subject_for is not None else self.subject
 
 
 @dataclass(frozen=True)

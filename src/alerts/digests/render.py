@@ -179,7 +179,7 @@ class DigestRenderer:
         values["preview"] = ""
         values["articles"] = text_body
         return Rendered(
-            subject=self.ctx.subject,
+            subject=self.ctx.subject_of(count),
             text=self._text.fill(values),
             html=self._html.fill(html_values),
         )
