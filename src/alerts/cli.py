@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 
 import click
@@ -83,12 +84,26 @@ def serve(host: str | None, port: int | None, workers: int, reuse_port: bool) ->
 def worker() -> None:
     """Run the arq worker."""
     from arq.worker import run_worker
+    from redis.exceptions import RedisError
 
     from alerts.jobs import worker_class
 
     settings = _settings()
     _use_uvloop()
-    run_worker(worker_class(settings))
+    delay = 1.0
+    while True:
+        started = time.monotonic()
+        try:
+            run_worker(worker_class(settings))
+            return
+        except (RedisError, OSError) as e:
+            # arq's poll loop lets a connection error out while Redis restarts; the ledger
+            # is the truth, so start again rather than leave the queue unserved.
+            if time.monotonic() - started > 60:
+                delay = 1.0
+            click.echo(f"Lost Redis ({e}); restarting the worker in {delay:.0f} s", err=True)
+            time.sleep(delay)
+            delay = min(delay * 2, 30.0)
 
 
 @cli.group()

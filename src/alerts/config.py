@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     send_lease_seconds: int = 120
     send_parallelism: int = 2
     max_hard_bounces: int = 3
+    send_retry_schedule: Annotated[tuple[int, ...], NoDecode] = (60, 300, 1800, 7200)
 
     feed_allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
     feed_user_agent: str = "StayInTheLoop/0.1 (feed reader; self-hosted alerts service)"
@@ -87,6 +88,13 @@ class Settings(BaseSettings):
     def _split_hosts(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(h.strip().lower() for h in value.split(",") if h.strip())
+        return value
+
+    @field_validator("send_retry_schedule", mode="before")
+    @classmethod
+    def _split_schedule(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(int(v) for v in value.split(",") if v.strip())
         return value
 
     @field_validator("base_url")

@@ -6,7 +6,11 @@ import logging
 from datetime import datetime
 
 from arq.connections import ArqRedis, RedisSettings, create_pool
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 log = logging.getLogger(__name__)
 
@@ -16,8 +20,11 @@ SEND_EDITION = "send_edition"
 
 
 def redis_settings(url: str) -> RedisSettings:
-    """Return arq's RedisSettings for REDIS_URL."""
-    return RedisSettings.from_dsn(url)
+    """Return arq's RedisSettings for REDIS_URL, retrying commands across a Redis restart."""
+    settings = RedisSettings.from_dsn(url)
+    settings.retry_on_error = [RedisConnectionError, RedisTimeoutError]
+    settings.retry = Retry(ExponentialBackoff(cap=2, base=0.1), 30)
+    return settings
 
 
 async def connect(url: str, queue_name: str = DEFAULT_QUEUE) -> ArqRedis:

@@ -6,12 +6,13 @@ so what they show holds for the process, not for the service called in-process.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,15 +23,20 @@ from alerts.embedded_redis import free_port, start_redis
 WORKER_COMMAND = (sys.executable, "-m", "alerts.cli", "worker")
 
 
-def wait_for(
-    condition: Callable[[], bool], *, timeout: float, what: str, every: float = 0.02
+async def eventually(
+    check: Callable[[], Awaitable[bool]],
+    *,
+    timeout: float,
+    what: str,
+    every: float = 0.05,
+    explain: Callable[[], str] = lambda: "",
 ) -> None:
-    """Poll ``condition`` until it holds; fail with ``what`` once ``timeout`` seconds pass."""
+    """Poll ``check`` until it holds; after ``timeout`` s fail, naming ``what``."""
     deadline = time.monotonic() + timeout
-    while not condition():
+    while not await check():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(every)
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}\n{explain()}")
+        await asyncio.sleep(every)
 
 
 @dataclass
@@ -130,13 +136,12 @@ class WorkerProcess:
         assert not self.running, f"worker {self.name} is already running"
         with self.log_path.open("ab") as log:
             # cwd is a scratch directory: a developer's .env must not reach the worker.
-            self.process = subprocess.Popen(  # noqa: S603 - fixed arguments, no shell
+            self.process = subprocess.Popen(
                 WORKER_COMMAND,
                 env=self.env,
                 cwd=self.cwd,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,
             )
 
     def kill(self) -> None:

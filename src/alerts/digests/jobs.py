@@ -7,16 +7,16 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from arq.connections import ArqRedis
 from redis.asyncio import Redis
-from sqlalchemy import select
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.config import Settings
 from alerts.db import Sessionmaker
-from alerts.digests.claim import remaining
 from alerts.digests.plan import plan_edition
 from alerts.digests.prepare import PreparedCache, prepare_edition
 from alerts.digests.schedule import create_due_editions
@@ -26,7 +26,7 @@ from alerts.mail.outgoing import MailDeps
 from alerts.mail.pool import OutboxSender, SendRate, SmtpPool
 from alerts.mail.transactional import Branding
 from alerts.mail.transport import SmtpConfig
-from alerts.models import Edition, EditionStatus
+from alerts.models import Delivery, DeliveryStatus, Edition, EditionStatus
 from alerts.queue import enqueue_edition
 from alerts.timeutil import utcnow
 
@@ -81,6 +81,7 @@ def policy_for(settings: Settings) -> SendPolicy:
         batch_size=settings.send_batch_size,
         lease=timedelta(seconds=settings.send_lease_seconds),
         max_hard_bounces=settings.max_hard_bounces,
+        retry_schedule=settings.send_retry_schedule,
     )
 
 
@@ -163,13 +164,30 @@ async def recover_editions(ctx: dict[str, Any]) -> int:
         sending = list(
             await session.scalars(select(Edition.id).where(Edition.status == EditionStatus.SENDING))
         )
-        due = []
-        for edition_id in sending:
-            left, next_at = await remaining(session, edition_id, now)
-            if left and (next_at is None or next_at <= now):
-                due.append(edition_id)
+        due = [edition_id for edition_id in sending if await senders_lost(session, edition_id, now)]
     for edition_id in due:
+        # A sender killed with its worker keeps its job id "in progress" in arq for the job's
+        # whole timeout (an hour), so the original ids cannot be enqueued again: use fresh ones.
         await enqueue_edition(
-            cast(ArqRedis, ctx["redis"]), edition_id, deps.settings.send_parallelism
+            cast(ArqRedis, ctx["redis"]),
+            edition_id,
+            deps.settings.send_parallelism,
+            defer_until=now,
         )
     return len(due)
+
+
+async def senders_lost(session: AsyncSession, edition_id: int, now: datetime) -> bool:
+    """Tell whether deliveries can be claimed now while no sender holds a lease on any."""
+    pending = and_(Delivery.edition_id == edition_id, Delivery.status == DeliveryStatus.PENDING)
+    leased = Delivery.lease_until >= now
+    claimable = and_(
+        or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
+        or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+    )
+    row = (
+        await session.execute(
+            select(func.count(case((claimable, 1))), func.count(case((leased, 1)))).where(pending)
+        )
+    ).one()
+    return bool(row[0]) and not row[1]
