@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import Executor
 from datetime import timedelta
 from typing import Any, cast
 
@@ -23,6 +24,7 @@ from alerts.digests.jobs import (
 from alerts.errors import TransientMailError
 from alerts.ingest.fetch import Fetcher
 from alerts.ingest.pipeline import fetch_due, fetcher_for
+from alerts.ingest.pool import close_pool, parse_pool
 from alerts.links import Links
 from alerts.mail.outgoing import MailDeps, mark_failed, send_queued, stale_mail
 from alerts.mail.render import MailRenderer
@@ -78,6 +80,7 @@ async def fetch_due_sources(ctx: dict[str, Any]) -> dict[str, int]:
         fetcher=cast(Fetcher, ctx["fetcher"]),
         tagger=cast(Tagger, ctx["tagger"]),
         limit=settings.feed_batch_size,
+        executor=cast(Executor | None, ctx.get("parse_pool")),
     )
     counts = {
         "sources": len(outcomes),
@@ -131,16 +134,20 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["tagger"] = await asyncio.to_thread(Tagger.from_files, settings.feeds_dir)
     ctx["fetcher"] = fetcher_for(settings)
     await ctx["fetcher"].start()
+    # One pool per worker process: feedparser on every core, started on the first fetch.
+    ctx["parse_pool"] = parse_pool()
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
-    """Close the transport and dispose of the engine."""
+    """Close the transport, the fetcher and the parse pool; dispose of the engine."""
     if "mail" in ctx:
         await cast(MailDeps, ctx["mail"]).transport.close()
     if "digests" in ctx:
         await cast(DigestDeps, ctx["digests"]).sender.close()
     if "fetcher" in ctx:
         await cast(Fetcher, ctx["fetcher"]).close()
+    if "parse_pool" in ctx:
+        await close_pool(cast(Executor, ctx["parse_pool"]))
     if "engine" in ctx:
         await ctx["engine"].dispose()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import os
 from collections.abc import Coroutine
 from datetime import datetime
 from pathlib import Path
@@ -16,9 +17,11 @@ from rich.table import Table
 
 from alerts.commands.common import database, load_settings
 from alerts.config import Settings
+from alerts.digests.editions import Who
 from alerts.errors import AlertsError
 from alerts.ingest.opml import ImportResult, import_opml
 from alerts.ingest.pipeline import FetchOutcome, fetch_sources, fetcher_for
+from alerts.ingest.pool import parse_executor
 from alerts.ingest.retag import retag_article, retag_automatic
 from alerts.ingest.sources import (
     SourceHealth,
@@ -90,6 +93,7 @@ def add(url: str, title: str | None, topics: tuple[str, ...], interval: int | No
                 title=title,
                 topics=topics,
                 interval_minutes=interval,
+                who=Who.cli(),
             )
 
     source = _run(go())
@@ -164,13 +168,16 @@ async def fetch_now(settings: Settings, refs: tuple[str, ...]) -> list[FetchOutc
         columns = (TextColumn("Fetching"), BarColumn(), MofNCompleteColumn())
         with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
             task = progress.add_task("fetch", total=len(ids))
-            async with fetcher_for(settings) as fetcher:
+            # No more parse workers than sources: fetching one feed starts one process.
+            workers = min(len(ids), os.cpu_count() or 1)
+            async with fetcher_for(settings) as fetcher, parse_executor(workers) as executor:
                 return await fetch_sources(
                     sessionmaker,
                     ids,
                     fetcher=fetcher,
                     tagger=tagger,
                     on_done=lambda _: progress.advance(task),
+                    executor=executor,
                 )
 
 
@@ -196,6 +203,7 @@ def retag(
                 countries=countries or None,
                 editor=editor or _login(),
                 now=utcnow(),
+                who=Who.cli(),
             )
 
     _run(go())

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import asyncio
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.db import insert_for
+from alerts.editors import audit
+from alerts.errors import NotFound
 from alerts.hrc.calendar import (
     Calendar,
     CalendarError,
@@ -26,8 +30,15 @@ from alerts.hrc.ics import sessions_from_ics
 from alerts.models import Article, HrcSession
 from alerts.timeutil import utcnow
 
+if TYPE_CHECKING:
+    from alerts.digests.editions import Who
+
 SESSIONS_FILE = "hrc-sessions.toml"
 _FIELDS = ("title", "opens", "closes", "closed", "location", "tentative", "source")
+
+
+class SessionExistsError(CalendarError):
+    """A session with this number is already in the calendar."""
 
 
 @dataclass(frozen=True)
@@ -96,22 +107,60 @@ async def sync_sessions(session: AsyncSession, calendar: Calendar) -> int:
     return len(calendar.sessions)
 
 
-async def add_session(session: AsyncSession, session_def: SessionDef) -> None:
-    """Add a session an editor entered, refusing a number already stored."""
+async def add_session(
+    session: AsyncSession, session_def: SessionDef, *, who: Who | None = None
+) -> None:
+    """Add a session an editor entered, refusing a number already stored; audit it for ``who``."""
     if await session.get(HrcSession, session_def.number) is not None:
-        raise CalendarError(f"{session_def.code} is already in the calendar.")
+        raise SessionExistsError(f"{session_def.code} is already in the calendar.")
+    now = utcnow()
     try:
         async with session.begin_nested():
-            session.add(HrcSession(**_values(session_def), updated_at=utcnow()))
+            session.add(HrcSession(**_values(session_def), updated_at=now))
     except IntegrityError as e:
-        raise CalendarError(f"{session_def.code} is already in the calendar.") from e
+        raise SessionExistsError(f"{session_def.code} is already in the calendar.") from e
+    if who is not None:
+        await _record(session, who, "session.add", session_def.code, _plain(_values(session_def)))
 
 
-async def import_ics(session: AsyncSession, data: bytes) -> list[int]:
+async def update_session(
+    session: AsyncSession, number: int, changes: Mapping[str, Any], *, who: Who
+) -> SessionDef:
+    """Change a stored session's dates, title, source or tentative flag; audit it."""
+    row = await session.get(HrcSession, number, with_for_update=True)
+    if row is None:
+        raise NotFound(f"No session HRC{number} in the calendar.")
+    unknown = set(changes) - set(_FIELDS)
+    if unknown:
+        raise ValueError(f"not session fields: {', '.join(sorted(unknown))}")
+    changed = dataclasses.replace(to_def(row), **changes)  # checks the dates again
+    for name in changes:
+        setattr(row, name, getattr(changed, name))
+    row.updated_at = utcnow()
+    await _record(session, who, "session.update", changed.code, {"changes": _plain(changes)})
+    return changed
+
+
+async def import_ics(session: AsyncSession, data: bytes, *, who: Who | None = None) -> list[int]:
     """Upsert the sessions found in an iCalendar file; return their numbers."""
-    defs = sessions_from_ics(data)
+    defs = await asyncio.to_thread(sessions_from_ics, data)
     await _upsert(session, defs)
-    return [d.number for d in defs]
+    numbers = [d.number for d in defs]
+    if who is not None:
+        await _record(session, who, "session.import", "ics", {"numbers": numbers})
+    return numbers
+
+
+def _plain(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}
+
+
+async def _record(
+    session: AsyncSession, who: Who, action: str, subject: str, details: dict[str, Any]
+) -> None:
+    await audit.record(
+        session, editor=who.editor, actor=who.actor, action=action, subject=subject, details=details
+    )
 
 
 async def list_sessions(session: AsyncSession) -> list[SessionDef]:

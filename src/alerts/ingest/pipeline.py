@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -18,7 +19,8 @@ from alerts.errors import NotFound
 from alerts.ingest import FeedParseError, FeedTooLargeError, UnsafeURLError
 from alerts.ingest.fetch import Fetcher, FetchResult, FetchState
 from alerts.ingest.guard import is_file_url, read_file_url
-from alerts.ingest.parse import ParsedFeed, parse_feed_async
+from alerts.ingest.parse import ParsedFeed
+from alerts.ingest.pool import parse_off_loop
 from alerts.ingest.schedule import claim_due, next_fetch_at
 from alerts.ingest.sources import FILE_ORIGINS, default_topic_ids
 from alerts.ingest.store import (
@@ -85,8 +87,12 @@ async def fetch_source(
     fetcher: Fetcher,
     tagger: Tagger,
     lookup: Lookup | None = None,
+    executor: Executor | None = None,
 ) -> FetchOutcome:
-    """Fetch one source, store its new articles and record its health."""
+    """Fetch one source, store its new articles and record its health.
+
+    ``executor`` parses the feed (a ``parse_pool``); None uses the loop's thread pool.
+    """
     async with sessionmaker() as session:
         src = await _load(session, source_id)
         if lookup is None:
@@ -94,7 +100,7 @@ async def fetch_source(
     now = utcnow()
     result = await _get(src, fetcher)
     try:
-        return await _handle(sessionmaker, src, result, now, tagger, lookup)
+        return await _handle(sessionmaker, src, result, now, tagger, lookup, executor)
     except FeedParseError as e:
         return await _failed(sessionmaker, src, now, str(e))
     except Exception as e:  # a database hiccup must not stop the other sources
@@ -109,6 +115,7 @@ async def fetch_sources(
     fetcher: Fetcher,
     tagger: Tagger,
     on_done: Callable[[FetchOutcome], None] | None = None,
+    executor: Executor | None = None,
 ) -> list[FetchOutcome]:
     """Fetch the given sources concurrently (bounded by the fetcher); return their outcomes."""
     async with sessionmaker() as session:
@@ -119,7 +126,12 @@ async def fetch_sources(
     async def one(source_id: int) -> None:
         async with limit:
             outcome = await fetch_source(
-                sessionmaker, source_id, fetcher=fetcher, tagger=tagger, lookup=lookup
+                sessionmaker,
+                source_id,
+                fetcher=fetcher,
+                tagger=tagger,
+                lookup=lookup,
+                executor=executor,
             )
         outcomes.append(outcome)
         if on_done is not None:
@@ -138,12 +150,15 @@ async def fetch_due(
     tagger: Tagger,
     limit: int = 100,
     on_done: Callable[[FetchOutcome], None] | None = None,
+    executor: Executor | None = None,
 ) -> list[FetchOutcome]:
     """Fetch a bounded batch of the sources that are due."""
     ids = await claim_due(sessionmaker, limit=limit, now=utcnow())
     if not ids:
         return []
-    return await fetch_sources(sessionmaker, ids, fetcher=fetcher, tagger=tagger, on_done=on_done)
+    return await fetch_sources(
+        sessionmaker, ids, fetcher=fetcher, tagger=tagger, on_done=on_done, executor=executor
+    )
 
 
 async def _load(session: AsyncSession, source_id: int) -> _Source:
@@ -185,6 +200,7 @@ async def _handle(
     now: datetime,
     tagger: Tagger,
     lookup: Lookup,
+    executor: Executor | None,
 ) -> FetchOutcome:
     if result.status == "error":
         return await _failed(sessionmaker, src, now, result.error or "Fetch failed")
@@ -201,7 +217,7 @@ async def _handle(
                 return FetchOutcome(src.id, src.url, "moved", error=_moved_note(result))
             await _update(session, src, **healthy)
         return FetchOutcome(src.id, src.url, "not_modified")
-    feed = await _parse(result, now)
+    feed = await _parse(result, now, executor)
     async with sessionmaker() as session:
         fresh, duplicate = await find_new(session, src.id, feed.entries)
     loop = asyncio.get_running_loop()
@@ -241,10 +257,14 @@ async def _handle(
     )
 
 
-async def _parse(result: FetchResult, now: datetime) -> ParsedFeed:
+async def _parse(result: FetchResult, now: datetime, executor: Executor | None) -> ParsedFeed:
     headers = {"content-type": result.content_type} if result.content_type else None
-    return await parse_feed_async(
-        result.body or b"", base_url=result.url, fetched_at=now, response_headers=headers
+    return await parse_off_loop(
+        result.body or b"",
+        base_url=result.url,
+        fetched_at=now,
+        response_headers=headers,
+        executor=executor,
     )
 
 

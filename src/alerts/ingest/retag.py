@@ -2,16 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alerts.editors import audit
 from alerts.errors import NotFound, ValidationError
 from alerts.ingest.store import Tagged, clear_tags, insert_tags, load_lookup, tag_article
-from alerts.models import Article, SourceTopic
+from alerts.models import Article, ArticleCountry, ArticleTopic, SourceTopic, Topic
 from alerts.taxonomy.tagger import Tagger
+
+if TYPE_CHECKING:
+    from alerts.digests.editions import Who
+
+
+class Keep(Enum):
+    """Say that a correction leaves the article's HRC session as it is."""
+
+    SESSION = "keep"
+
+
+@dataclass(frozen=True)
+class ArticleTags:
+    """An article with its topic slugs and country codes, as editors see it."""
+
+    article: Article
+    topics: tuple[str, ...]
+    countries: tuple[str, ...]
 
 
 async def retag_article(
@@ -22,10 +44,11 @@ async def retag_article(
     countries: Collection[str] | None,
     editor: str,
     now: datetime,
+    hrc_session: int | Keep | None = Keep.SESSION,
+    who: Who | None = None,
 ) -> None:
-    """Set an article's topics and/or countries as an editor; automatic tagging keeps off it."""
-    if await session.get(Article, article_id) is None:
-        raise NotFound(f"No article #{article_id}")
+    """Set an article's topics, countries and/or session as an editor; tagging keeps off it."""
+    before = await get_article(session, article_id)
     lookup = await load_lookup(session)
     slugs = {t.strip().lower() for t in topics or ()}
     if unknown := sorted(slugs - lookup.topic_ids.keys()):
@@ -33,13 +56,86 @@ async def retag_article(
     codes = {c.strip().upper() for c in countries or ()}
     if unknown := sorted(codes - lookup.country_codes):
         raise ValidationError({"country": f"unknown country code {', '.join(unknown)}"})
+    if isinstance(hrc_session, int) and hrc_session not in lookup.sessions:
+        raise ValidationError({"session": f"HRC{hrc_session} is not in the calendar"})
     await clear_tags(
         session, [article_id], topics=topics is not None, countries=countries is not None
     )
     corrected = Tagged(None, False, frozenset(lookup.topic_ids[s] for s in slugs), frozenset(codes))
     await insert_tags(session, {article_id: corrected})
-    values = {"tags_edited_at": now, "tags_edited_by": editor[:320]}
+    values: dict[str, Any] = {"tags_edited_at": now, "tags_edited_by": editor[:320]}
+    if not isinstance(hrc_session, Keep):
+        # A key-issues briefing stays one when its session number is corrected.
+        values["session_number"] = hrc_session
+        values["key_issues"] = hrc_session is not None and before.article.key_issues
     await session.execute(update(Article).where(Article.id == article_id).values(**values))
+    if who is not None:
+        details: dict[str, Any] = {}
+        if topics is not None:
+            details["topics"] = {"from": list(before.topics), "to": sorted(slugs)}
+        if countries is not None:
+            details["countries"] = {"from": list(before.countries), "to": sorted(codes)}
+        if not isinstance(hrc_session, Keep):
+            details["session"] = {"from": before.article.session_number, "to": hrc_session}
+        await audit.record(
+            session,
+            editor=who.editor,
+            actor=who.actor,
+            action="article.retag",
+            subject=f"article:{article_id}",
+            details=details,
+            at=now,
+        )
+
+
+async def list_articles(
+    session: AsyncSession,
+    *,
+    topic: str | None = None,
+    country: str | None = None,
+    hrc_session: int | None = None,
+    limit: int = 50,
+) -> list[ArticleTags]:
+    """Return the newest articles, optionally of one topic, country or session, with tags."""
+    stmt = select(Article).order_by(Article.published_at.desc(), Article.id.desc()).limit(limit)
+    if topic is not None:
+        tagged = select(ArticleTopic.article_id).join(Topic, Topic.id == ArticleTopic.topic_id)
+        stmt = stmt.where(Article.id.in_(tagged.where(Topic.slug == topic)))
+    if country is not None:
+        in_country = select(ArticleCountry.article_id).where(ArticleCountry.country_code == country)
+        stmt = stmt.where(Article.id.in_(in_country))
+    if hrc_session is not None:
+        stmt = stmt.where(Article.session_number == hrc_session)
+    return await _with_tags(session, list(await session.scalars(stmt)))
+
+
+async def get_article(session: AsyncSession, article_id: int) -> ArticleTags:
+    """Return one article with its tags, or raise NotFound."""
+    article = await session.get(Article, article_id)
+    if article is None:
+        raise NotFound(f"No article #{article_id}")
+    return (await _with_tags(session, [article]))[0]
+
+
+async def _with_tags(session: AsyncSession, articles: Sequence[Article]) -> list[ArticleTags]:
+    ids = [a.id for a in articles]
+    topics: dict[int, list[str]] = {i: [] for i in ids}
+    countries: dict[int, list[str]] = {i: [] for i in ids}
+    if ids:
+        for article_id, slug in await session.execute(
+            select(ArticleTopic.article_id, Topic.slug)
+            .join(Topic, Topic.id == ArticleTopic.topic_id)
+            .where(ArticleTopic.article_id.in_(ids))
+            .order_by(Topic.slug)
+        ):
+            topics[article_id].append(slug)
+        for article_id, code in await session.execute(
+            select(ArticleCountry.article_id, ArticleCountry.country_code)
+            .where(ArticleCountry.article_id.in_(ids))
+            .order_by(ArticleCountry.country_code)
+        ):
+            countries[article_id].append(code)
+    return [ArticleTags(a, tuple(topics[a.id]), tuple(countries[a.id])) for a in articles]
 
 
 async def retag_automatic(session: AsyncSession, tagger: Tagger) -> int:

@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.db import insert_for
+from alerts.editors import audit
 from alerts.errors import NotFound
 from alerts.ingest import IngestError, UnsafeURLError
 from alerts.ingest.guard import Resolver, check_url, is_file_url, resolve_host
 from alerts.models import Source, SourceTopic, Topic
+from alerts.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from alerts.digests.editions import Who
 
 Origin = Literal["cli", "opml", "api", "web"]
 # file: URLs read the local disk, so only the operator's own tools may add them.
@@ -29,6 +35,10 @@ MAX_INTERVAL = 7 * 24 * 3600
 
 class SourceError(IngestError):
     """A source cannot be added or changed; the message says why in plain words."""
+
+
+class DuplicateSourceError(SourceError):
+    """Another source already has this URL."""
 
 
 @dataclass(frozen=True)
@@ -108,14 +118,15 @@ async def add_source(
     topics: Collection[str] = (),
     interval_minutes: int | None = None,
     resolver: Resolver = resolve_host,
+    who: Who | None = None,
 ) -> Source:
-    """Follow a new feed after checking its URL, topics and interval."""
+    """Follow a new feed after checking its URL, topics and interval; audit it for ``who``."""
     url = await check_source_url(url, origin=origin, allowed_hosts=allowed_hosts, resolver=resolver)
     ids = await topic_ids(session, topics)
     interval = check_interval(interval_minutes) or default_interval
     existing = await session.scalar(select(Source.id).where(Source.url == url))
     if existing is not None:
-        raise SourceError(f"Already followed: source #{existing} has this URL")
+        raise DuplicateSourceError(f"Already followed: source #{existing} has this URL")
     source = Source(
         url=url,
         title=(title or "").strip()[:500] or None,
@@ -123,10 +134,59 @@ async def add_source(
         origin=origin,
         fetch_interval=interval,
     )
-    session.add(source)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            session.add(source)
+    except IntegrityError as e:  # added by someone else since the check above
+        raise DuplicateSourceError("Already followed: another source has this URL") from e
     await set_source_topics(session, source.id, ids)
+    if who is not None:
+        details = {"url": url, "origin": origin, "interval": interval, "topics": sorted(topics)}
+        await _record(session, who, "source.add", source, details)
     return source
+
+
+async def change_source(
+    session: AsyncSession, source_id: int, changes: Mapping[str, Any], *, who: Who, now: datetime
+) -> None:
+    """Change a source's ``active``, ``title``, ``interval_minutes`` or ``topics``; audit it."""
+    source = await session.get(Source, source_id, with_for_update=True)
+    if source is None:
+        raise NotFound(f"No source #{source_id}")
+    if "topics" in changes:
+        await set_source_topics(session, source.id, await topic_ids(session, changes["topics"]))
+    if "title" in changes:
+        source.title = (changes["title"] or "").strip()[:500] or None
+    if changes.get("interval_minutes") is not None:
+        source.fetch_interval = check_interval(changes["interval_minutes"]) or MIN_INTERVAL
+        sooner = now + timedelta(seconds=source.fetch_interval)
+        if source.next_fetch_at is not None and source.next_fetch_at > sooner:
+            source.next_fetch_at = sooner
+    if "active" in changes and changes["active"] != source.active:
+        source.active = bool(changes["active"])
+        if source.active:  # due at the next run
+            source.next_fetch_at = None
+    await _record(session, who, "source.update", source, {"changes": dict(changes)}, now)
+
+
+async def _record(
+    session: AsyncSession,
+    who: Who,
+    action: str,
+    source: Source,
+    details: dict[str, Any],
+    at: datetime | None = None,
+) -> None:
+    subject = f"source:{source.id}"
+    await audit.record(
+        session,
+        editor=who.editor,
+        actor=who.actor,
+        action=action,
+        subject=subject,
+        details=details,
+        at=at or utcnow(),
+    )
 
 
 async def set_source_topics(session: AsyncSession, source_id: int, ids: Collection[int]) -> None:
@@ -143,14 +203,27 @@ async def default_topic_ids(session: AsyncSession, source_id: int) -> list[int]:
     return list(await session.scalars(stmt))
 
 
-async def list_sources(session: AsyncSession) -> list[SourceHealth]:
-    """Return every source with its health, oldest first."""
-    sources = (await session.scalars(select(Source).order_by(Source.id))).all()
-    pairs = await session.execute(
+async def source_health(session: AsyncSession, source_id: int) -> SourceHealth:
+    """Return one source with its health, or raise NotFound."""
+    found = await list_sources(session, source_id)
+    if not found:
+        raise NotFound(f"No source #{source_id}")
+    return found[0]
+
+
+async def list_sources(session: AsyncSession, source_id: int | None = None) -> list[SourceHealth]:
+    """Return every source (or the one ``source_id``) with its health, oldest first."""
+    stmt = select(Source).order_by(Source.id)
+    pairs_stmt = (
         select(SourceTopic.source_id, Topic.slug)
         .join(Topic, Topic.id == SourceTopic.topic_id)
         .order_by(Topic.slug)
     )
+    if source_id is not None:
+        stmt = stmt.where(Source.id == source_id)
+        pairs_stmt = pairs_stmt.where(SourceTopic.source_id == source_id)
+    sources = (await session.scalars(stmt)).all()
+    pairs = await session.execute(pairs_stmt)
     topics: dict[int, list[str]] = {}
     for source_id, slug in pairs:
         topics.setdefault(source_id, []).append(slug)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from alerts.web.auth import editor_api, require_editor
-from alerts.web.views import editor_digests, editor_editions
+from alerts.web.views import editor_content, editor_digests, editor_editions, editor_feeds
 
 
 @editor_api
@@ -20,3 +20,5 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/api/editor/me", me)
     editor_digests.add_routes(router)
     editor_editions.add_routes(router)
+    editor_feeds.add_routes(router)
+    editor_content.add_routes(router)
