@@ -141,10 +141,12 @@ async def send_edition(ctx: dict[str, Any], edition_id: int, slot: int = 0) -> d
     )
     report = await sender.run(prepared)
     if not report.finished and report.remaining and not report.stopped:
-        later = report.next_at or utcnow() + timedelta(seconds=5)
-        await enqueue_edition(
-            cast(ArqRedis, ctx["redis"]), edition_id, 1, defer_until=later, slot_base=slot
-        )
+        async with deps.sessionmaker() as session:
+            later = await next_wakeup(session, edition_id, utcnow())
+        if later is not None:
+            await enqueue_edition(
+                cast(ArqRedis, ctx["redis"]), edition_id, 1, defer_until=later, slot_base=slot
+            )
     log.info("edition %s slot %s: %s", edition_id, slot, report)
     return {
         "sent": report.sent,
@@ -175,6 +177,25 @@ async def recover_editions(ctx: dict[str, Any]) -> int:
             defer_until=now,
         )
     return len(due)
+
+
+async def next_wakeup(session: AsyncSession, edition_id: int, now: datetime) -> datetime | None:
+    """Return when a sender should look again, or None when another sender holds live leases.
+
+    A live lease means a sender is still at work on the edition: it looks again itself
+    when it finishes, and recovery covers it if it dies, so no extra sender is queued.
+    """
+    pending = and_(Delivery.edition_id == edition_id, Delivery.status == DeliveryStatus.PENDING)
+    leased = Delivery.lease_until >= now
+    row = (
+        await session.execute(
+            select(func.count(case((leased, 1))), func.min(Delivery.next_attempt_at)).where(pending)
+        )
+    ).one()
+    if row[0]:
+        return None
+    retry_at: datetime | None = row[1]
+    return max(retry_at, now) if retry_at is not None else now
 
 
 async def senders_lost(session: AsyncSession, edition_id: int, now: datetime) -> bool:
