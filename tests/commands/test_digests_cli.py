@@ -163,7 +163,7 @@ async def test_preview_as_a_subscriber_and_to_a_file(
 async def test_send_a_test(cli_env: None, sessionmaker: Sessionmaker, smtp: RecordingSMTP) -> None:
     await seed(sessionmaker)
     output = ok(await run("digests", "test", "weekly", "--to", "me@example.org"))
-    assert "Sent '[Test] Weekly digest: 1 new articles' to me@example.org" in output
+    assert "Sent '[Test] Weekly digest: 2 new articles' to me@example.org" in output
     [message] = smtp.to("me@example.org")
     assert all(t in body_text(message) for t in TITLES)
     failed(await run("digests", "test", "weekly", "--to", "nobody"), "to: This is not a valid")
