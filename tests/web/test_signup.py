@@ -183,7 +183,10 @@ async def test_concurrent_signups_for_one_address_make_one_subscriber(
 
 
 async def test_new_address_gets_choices_consent_and_one_confirmation_in_one_go(
-    aiohttp_client: Any, settings: Settings, sessionmaker: Sessionmaker, redis: Any,
+    aiohttp_client: Any,
+    settings: Settings,
+    sessionmaker: Sessionmaker,
+    redis: Any,
 ) -> None:
     from alerts.models import SubscriberCountry
 

@@ -57,11 +57,17 @@ def check_spec(data: Mapping[str, Any], *, current: Digest | None = None) -> Dig
     base: dict[str, Any] = {}
     if current is not None:
         base = {
-            "slug": current.slug, "name": current.name, "cron": current.cron,
-            "timezone": current.timezone, "send_at": current.send_at,
-            "audience": current.audience.value, "sections": current.sections,
-            "group_by": current.group_by, "subject_template": current.subject_template,
-            "intro_markdown": current.intro_markdown, "send_when_empty": current.send_when_empty,
+            "slug": current.slug,
+            "name": current.name,
+            "cron": current.cron,
+            "timezone": current.timezone,
+            "send_at": current.send_at,
+            "audience": current.audience.value,
+            "sections": current.sections,
+            "group_by": current.group_by,
+            "subject_template": current.subject_template,
+            "intro_markdown": current.intro_markdown,
+            "send_when_empty": current.send_when_empty,
             "grace_hours": current.grace_hours,
         }
     merged = {**base, **{k: v for k, v in data.items() if k not in ("topics", "countries")}}
@@ -113,9 +119,17 @@ def check_spec(data: Mapping[str, Any], *, current: Digest | None = None) -> Dig
     if errors:
         raise ValidationError(errors)
     return DigestSpec(
-        slug=slug, name=name, cron=cron, timezone=timezone, send_at=send_at,
-        audience=audience, sections=sections, group_by=group_by, subject_template=subject,
-        intro_markdown=intro, send_when_empty=bool(merged.get("send_when_empty", False)),
+        slug=slug,
+        name=name,
+        cron=cron,
+        timezone=timezone,
+        send_at=send_at,
+        audience=audience,
+        sections=sections,
+        group_by=group_by,
+        subject_template=subject,
+        intro_markdown=intro,
+        send_when_empty=bool(merged.get("send_when_empty", False)),
         grace_hours=grace,
         topics=frozenset(str(t) for t in data.get("topics") or ()),
         countries=frozenset(str(c).upper() for c in data.get("countries") or ()),
@@ -186,11 +200,13 @@ async def update_digest(
     spec = check_spec(changes, current=digest)
     if "topics" not in changes or "countries" not in changes:
         current = await digest_filter(session, digest.id)
-        spec = DigestSpec(**{
-            **spec.__dict__,
-            "topics": spec.topics if "topics" in changes else current[0],
-            "countries": spec.countries if "countries" in changes else current[1],
-        })
+        spec = DigestSpec(
+            **{
+                **spec.__dict__,
+                "topics": spec.topics if "topics" in changes else current[0],
+                "countries": spec.countries if "countries" in changes else current[1],
+            }
+        )
     await _check_filter(session, spec)
     clash = await session.scalar(
         select(Digest.id).where(Digest.slug == spec.slug, Digest.id != digest.id)
@@ -207,9 +223,9 @@ async def digest_filter(
 ) -> tuple[frozenset[str], frozenset[str]]:
     """Return the digest's topic slugs and country codes."""
     topics = await session.scalars(
-        select(Topic.slug).join(DigestTopic, DigestTopic.topic_id == Topic.id).where(
-            DigestTopic.digest_id == digest_id
-        )
+        select(Topic.slug)
+        .join(DigestTopic, DigestTopic.topic_id == Topic.id)
+        .where(DigestTopic.digest_id == digest_id)
     )
     countries = await session.scalars(
         select(DigestCountry.country_code).where(DigestCountry.digest_id == digest_id)
