@@ -7,7 +7,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from alerts.errors import TokenError, ValidationError
+from alerts.errors import ValidationError
 from alerts.models import Frequency, MailKind, Subscriber, SubscriberStatus
 from alerts.queue import enqueue_mail
 from alerts.subscribers import lifecycle
@@ -18,31 +18,13 @@ from alerts.timeutil import utcnow
 from alerts.tokens import Purpose
 from alerts.web.forms import form_values, mail_cap, page_context, read_form
 from alerts.web.keys import ARQ, CATALOG, LINKS, SESSIONMAKER
-
-LINK_PROBLEMS = {
-    "expired": "This link has expired.",
-    "revoked": "This link has been replaced by a newer one.",
-    "invalid": "This link is not valid. It may have been cut short when it was copied.",
-}
+from alerts.web.linked import link_view, linked, linked_subscriber
 
 
-def link_problem(request: web.Request, error: TokenError, purpose: Purpose) -> web.Response:
-    """Show a friendly page offering a fresh link instead of an error."""
-    context = page_context(request, problem=LINK_PROBLEMS[error.reason], purpose=purpose.value)
-    status = 410 if error.reason in ("expired", "revoked") else 400
-    return aiohttp_jinja2.render_template("link_problem.html", request, context, status=status)
-
-
+@link_view
 async def confirm_page(request: web.Request) -> web.Response:
     """Show the "Confirm my subscription" button; opening the link changes nothing."""
-    token = request.match_info["token"]
-    async with request.app[SESSIONMAKER]() as session:
-        try:
-            subscriber = await lifecycle.subscriber_for_link(
-                session, request.app[LINKS].signer, Purpose.CONFIRM, token
-            )
-        except TokenError as e:
-            return link_problem(request, e, Purpose.CONFIRM)
+    subscriber = await linked_subscriber(request, Purpose.CONFIRM)
     context = page_context(
         request,
         email=subscriber.email,
@@ -52,18 +34,12 @@ async def confirm_page(request: web.Request) -> web.Response:
     return aiohttp_jinja2.render_template("confirm.html", request, context)
 
 
+@link_view
 async def confirm_submit(request: web.Request) -> web.StreamResponse:
     """Activate the subscription and open the preference centre."""
-    token = request.match_info["token"]
     await read_form(request)
-    async with request.app[SESSIONMAKER].begin() as session:
-        try:
-            subscriber = await lifecycle.subscriber_for_link(
-                session, request.app[LINKS].signer, Purpose.CONFIRM, token
-            )
-            welcome = await lifecycle.confirm(session, subscriber, now=utcnow())
-        except TokenError as e:
-            return link_problem(request, e, Purpose.CONFIRM)
+    async with linked(request, Purpose.CONFIRM, write=True) as (session, subscriber):
+        welcome = await lifecycle.confirm(session, subscriber, now=utcnow())
         manage_url = request.app[LINKS].manage(subscriber)
     await enqueue_mail(request.app[ARQ], welcome)
     raise web.HTTPSeeOther(f"{manage_url}?welcome=1")
@@ -97,16 +73,10 @@ async def _preferences_context(
     )
 
 
+@link_view
 async def preferences_page(request: web.Request) -> web.Response:
     """Show the preference centre."""
-    token = request.match_info["token"]
-    async with request.app[SESSIONMAKER]() as session:
-        try:
-            subscriber = await lifecycle.subscriber_for_link(
-                session, request.app[LINKS].signer, Purpose.MANAGE, token
-            )
-        except TokenError as e:
-            return link_problem(request, e, Purpose.MANAGE)
+    subscriber = await linked_subscriber(request, Purpose.MANAGE)
     context = await _preferences_context(
         request,
         subscriber,
@@ -117,19 +87,13 @@ async def preferences_page(request: web.Request) -> web.Response:
     return aiohttp_jinja2.render_template("preferences.html", request, context)
 
 
+@link_view
 async def preferences_submit(request: web.Request) -> web.StreamResponse:
     """Save topics, countries and frequency."""
-    token = request.match_info["token"]
     form = await read_form(request)
     values = form_values(form)
     catalog = request.app[CATALOG]
-    async with request.app[SESSIONMAKER].begin() as session:
-        try:
-            subscriber = await lifecycle.subscriber_for_link(
-                session, request.app[LINKS].signer, Purpose.MANAGE, token
-            )
-        except TokenError as e:
-            return link_problem(request, e, Purpose.MANAGE)
+    async with linked(request, Purpose.MANAGE, write=True) as (session, subscriber):
         try:
             choices = check_choices(
                 values["topics"],
@@ -142,20 +106,14 @@ async def preferences_submit(request: web.Request) -> web.StreamResponse:
             context = await _preferences_context(request, subscriber, values, e.errors)
             return aiohttp_jinja2.render_template("preferences.html", request, context, status=400)
         await lifecycle.update_preferences(session, subscriber, choices, now=utcnow())
-    raise web.HTTPSeeOther(f"/preferences/{token}?saved=1")
+    raise web.HTTPSeeOther(f"/preferences/{request.match_info['token']}?saved=1")
 
 
+@link_view
 async def resubscribe_submit(request: web.Request) -> web.StreamResponse:
     """Send a new confirmation to an unsubscribed reader who wants back in."""
-    token = request.match_info["token"]
     await read_form(request)
-    async with request.app[SESSIONMAKER].begin() as session:
-        try:
-            subscriber = await lifecycle.subscriber_for_link(
-                session, request.app[LINKS].signer, Purpose.MANAGE, token
-            )
-        except TokenError as e:
-            return link_problem(request, e, Purpose.MANAGE)
+    async with linked(request, Purpose.MANAGE, write=True) as (session, subscriber):
         mail_id = None
         if subscriber.status == SubscriberStatus.UNSUBSCRIBED:
             mail_id = await queue_mail(
@@ -165,17 +123,11 @@ async def resubscribe_submit(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther("/check-your-inbox")
 
 
+@link_view
 async def revoke_submit(request: web.Request) -> web.StreamResponse:
     """Invalidate every link sent so far and email a fresh one."""
-    token = request.match_info["token"]
     await read_form(request)
-    async with request.app[SESSIONMAKER].begin() as session:
-        try:
-            subscriber = await lifecycle.subscriber_for_link(
-                session, request.app[LINKS].signer, Purpose.MANAGE, token
-            )
-        except TokenError as e:
-            return link_problem(request, e, Purpose.MANAGE)
+    async with linked(request, Purpose.MANAGE, write=True) as (session, subscriber):
         mail_id = await lifecycle.revoke_links(
             session, subscriber, cap=mail_cap(request), now=utcnow()
         )
