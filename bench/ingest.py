@@ -2,8 +2,10 @@
 
 Run: .venv/bin/python bench/ingest.py [--database-url postgresql://root@127.0.0.1:5432/postgres]
                                      [--parser processes|threads]
-See docs/ingest.md. The feeds are served by a separate process, so the memory figure is the
-pipeline's own (parse workers are separate processes too: their peak is printed apart).
+See docs/ingest.md. The feeds are served by a separate process, left out of the memory figure;
+that figure is the pipeline's whole footprint: the main process's peak RSS plus the peak RSS of
+each of its other child processes (the parse workers and multiprocessing's resource tracker),
+read from /proc while the run goes on.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import multiprocessing
 import resource
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
@@ -110,6 +113,53 @@ def serve(feeds: int, items: int, conn: Connection) -> None:
     asyncio.run(main())
 
 
+class ChildPeaks:
+    """Record the peak RSS (VmHWM) of this process's children, bar one, by sampling /proc.
+
+    VmHWM only grows, so a slow sample still sees each child's peak while the child lives.
+    """
+
+    def __init__(self, exclude: int | None) -> None:
+        self.exclude = exclude
+        self.peaks_kb: dict[int, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="child-peaks", daemon=True)
+
+    def __enter__(self) -> ChildPeaks:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.25):
+            self.sample()
+
+    def sample(self) -> None:
+        """Read the high-water mark of every current child process."""
+        for pid in _children():
+            if pid == self.exclude:
+                continue
+            try:
+                with open(f"/proc/{pid}/status") as f:
+                    hwm = next((int(ln.split()[1]) for ln in f if ln.startswith("VmHWM:")), 0)
+            except (OSError, ValueError):
+                continue  # it exited between the listing and the read
+            self.peaks_kb[pid] = max(hwm, self.peaks_kb.get(pid, 0))
+
+
+def _children() -> set[int]:
+    pids: set[int] = set()
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            pids.update(int(p) for p in (task / "children").read_text().split())
+        except OSError:
+            continue
+    return pids
+
+
 async def prepare_database(url: str | None, tmp: Path) -> tuple[Settings, str | None]:
     """Create a fresh, migrated database with the catalog and some HRC sessions."""
     admin = None
@@ -154,7 +204,9 @@ async def drop_database(admin: str) -> None:
     await engine.dispose()
 
 
-async def run(args: argparse.Namespace, port: int, tmp: Path) -> dict[str, float]:
+async def run(
+    args: argparse.Namespace, port: int, tmp: Path, peaks: ChildPeaks
+) -> dict[str, float]:
     """Fetch every feed twice through the real pipeline; return the figures."""
     settings, admin = await prepare_database(args.database_url, tmp)
     engine = create_engine(settings.db_url)
@@ -187,6 +239,7 @@ async def run(args: argparse.Namespace, port: int, tmp: Path) -> dict[str, float
                 sessionmaker, ids, fetcher=fetcher, tagger=tagger, executor=executor
             )
             second_s = time.perf_counter() - started
+            peaks.sample()  # the workers are still alive here
         async with sessionmaker() as session:
             stored = await session.scalar(select(func.count()).select_from(Article)) or 0
         errors = [o.error for o in first + second if o.error]
@@ -225,15 +278,19 @@ def main() -> None:
     server.start()
     try:
         port = int(parent.recv())
-        with tempfile.TemporaryDirectory(prefix="alerts-bench-") as tmp:
-            figures = asyncio.run(run(args, port, Path(tmp)))
+        with (
+            tempfile.TemporaryDirectory(prefix="alerts-bench-") as tmp,
+            ChildPeaks(exclude=server.pid) as peaks,
+        ):
+            figures = asyncio.run(run(args, port, Path(tmp), peaks))
     finally:
         server.terminate()
         server.join(timeout=10)
     items = args.feeds * args.items
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    # The feed server was terminated and joined too, so this also counts its peak.
-    children_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    main_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = sorted(peaks.peaks_kb.values(), reverse=True)
+    children_mb = sum(children) / 1024
+    peak_mb = main_mb + children_mb
     speedup = figures["first_s"] / max(figures["second_s"], 1e-9)
     backend = "PostgreSQL" if args.database_url else "SQLite"
     verdict = {True: "PASS", False: "FAIL"}
@@ -251,8 +308,15 @@ def main() -> None:
         f"  ({figures['not_modified']:.0f} of {args.feeds} answered 304)"
     )
     print(f"  speed-up    : {speedup:6.1f}x  [{verdict[speedup >= TARGET_SPEEDUP]}: >= 10x]")
-    print(f"  peak memory : {peak_mb:6.1f} MB  [{verdict[peak_mb < TARGET_MEMORY_MB]}: < 300 MB]")
-    print(f"  largest child process (feed server or a parse worker): {children_mb:6.1f} MB")
+    print(
+        f"  peak memory : {peak_mb:6.1f} MB  [{verdict[peak_mb < TARGET_MEMORY_MB]}: < 300 MB]"
+        "  (sum of peak RSS: main process + its child processes, feed server excluded)"
+    )
+    each = ", ".join(f"{kb / 1024:.1f}" for kb in children) or "none"
+    print(
+        f"    main process {main_mb:6.1f} MB; {len(children)} child processes"
+        f" {children_mb:6.1f} MB ({each})"
+    )
 
 
 if __name__ == "__main__":

@@ -368,3 +368,26 @@ async def test_file_source_added_outside_the_cli_is_refused_at_fetch(
     assert refused.status == "error" and "command-line" in (refused.error or "")
     read = await fetch_source(sessionmaker, cli, fetcher=fetcher, tagger=tagger)
     assert (read.status, read.new) == ("ok", 3)
+
+
+async def test_unchanged_sources_are_recorded_together_and_recover(
+    sessionmaker: Sessionmaker, server: TestServer, fetcher: Fetcher, tagger: Tagger
+) -> None:
+    ids = [await add_source(sessionmaker, url(server, "good") + f"?n={n}") for n in range(3)]
+    await fetch_sources(sessionmaker, ids, fetcher=fetcher, tagger=tagger)
+    async with sessionmaker.begin() as session:
+        await session.execute(
+            update(Source).values(
+                consecutive_failures=2, last_error="HTTP 500 Internal Server Error"
+            )
+        )
+    before = {i: await source_row(sessionmaker, i) for i in ids}
+    outcomes = await fetch_sources(sessionmaker, ids, fetcher=fetcher, tagger=tagger)
+    assert [(o.source_id, o.status) for o in outcomes] == [(i, "not_modified") for i in ids]
+    for i in ids:
+        row, old = await source_row(sessionmaker, i), before[i]
+        assert (row.consecutive_failures, row.last_error, row.etag) == (0, None, old.etag)
+        assert row.last_fetched_at is not None and old.last_fetched_at is not None
+        assert row.last_success_at is not None and row.last_fetched_at > old.last_fetched_at
+        assert row.next_fetch_at is not None
+        assert row.next_fetch_at > utcnow() + timedelta(minutes=50)

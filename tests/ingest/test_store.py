@@ -5,13 +5,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from alerts.config import PROJECT_ROOT
 from alerts.db import Sessionmaker
 from alerts.ingest.parse import parse_feed
-from alerts.ingest.store import canonical_url, load_lookup, store_entries, unique_in_batch
-from alerts.models import Article, Source
+from alerts.ingest.store import (
+    canonical_url,
+    insert_prepared,
+    load_lookup,
+    prepare,
+    store_entries,
+    unique_in_batch,
+)
+from alerts.models import Article, ArticleTopic, Source
 from alerts.taxonomy.tagger import Tagger
 from tests.ingest.feeds import CHINA, HRC55, rss
 
@@ -66,3 +73,32 @@ async def test_store_entries_counts_new_and_duplicates(
     assert [a.url_key for a in stored] == [CHINA[1], HRC55[1]]
     assert stored[0].published_at == datetime(2024, 3, 5, 10, 0, tzinfo=UTC)
     assert stored[0].fetched_at == NOW
+
+
+async def test_insert_prepared_leaves_rows_another_writer_stored(
+    sessionmaker: Sessionmaker, tagger: Tagger
+) -> None:
+    feed = parse_feed(rss(CHINA, HRC55), base_url="https://news.example.org/", fetched_at=NOW)
+    async with sessionmaker.begin() as session:
+        source = Source(url="https://news.example.org/feed")
+        session.add(source)
+        await session.flush()
+        lookup = await load_lookup(session)
+        prepared, _ = prepare(
+            feed.entries,
+            source_id=source.id,
+            tagger=tagger,
+            lookup=lookup,
+            default_topic_ids=(),
+            fetched_at=NOW,
+        )
+        assert await insert_prepared(session, []) == []
+        first = await insert_prepared(session, prepared[:1])
+        both = await insert_prepared(session, prepared)
+    assert len(first) == 1 and len(both) == 1 and set(first).isdisjoint(both)
+    async with sessionmaker() as session:
+        stored = (await session.scalars(select(Article).order_by(Article.id))).all()
+        topics = await session.scalar(select(func.count()).select_from(ArticleTopic))
+    assert [a.id for a in stored] == first + both
+    assert [a.title for a in stored] == [CHINA[0], HRC55[0]]
+    assert topics and topics >= 2

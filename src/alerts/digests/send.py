@@ -18,7 +18,7 @@ from alerts.digests.content import ArticleItem, EditionContext, Recipient, selec
 from alerts.digests.recipients import SubscriberRow, load_subscribers
 from alerts.errors import PermanentMailError, TransientMailError
 from alerts.links import Links
-from alerts.mail.message import Envelope, build_message, message_id_for
+from alerts.mail.message import Envelope, message_bytes, message_id_for
 from alerts.mail.pool import SendRate
 from alerts.mail.render import Rendered
 from alerts.mail.transactional import Branding
@@ -48,6 +48,10 @@ class EditionRenderer(Protocol):
     def render(self, recipient: Recipient, articles: Sequence[ArticleItem]) -> Rendered:
         """Return the subject, text and HTML for one recipient."""
         ...
+
+
+# A claimed delivery, its subscriber, their articles, and when it must no longer be sent.
+_Job = tuple[claim.Claimed, SubscriberRow, Sequence[ArticleItem], datetime]
 
 
 @dataclass(frozen=True)
@@ -101,35 +105,87 @@ class EditionSender:
     clock: Callable[[], datetime] = utcnow
     _buffer: list[claim.Outcome] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self._envelope_from = self.branding.envelope_from
+
     async def run(self, prepared: Prepared) -> Report:
         """Claim, build, send and record until the edition is done, paused or out of work."""
         report = Report()
         stop = asyncio.Event()
         flusher = asyncio.create_task(self._flush_loop(report, stop))
+        # One lane per pooled connection builds and sends messages one at a time, so that
+        # building the next message overlaps with waiting for the server. The queue holds a
+        # batch: the next claim runs while the lanes are still sending the previous one.
+        queue: asyncio.Queue[_Job | None] = asyncio.Queue(maxsize=max(1, self.policy.batch_size))
+        lanes = [
+            asyncio.create_task(self._lane(prepared, queue, report))
+            for _ in range(max(1, self.sender.size))
+        ]
+        producer = asyncio.create_task(self._produce(prepared, queue, report, len(lanes)))
         try:
-            while True:
-                if not await self._still_sending(prepared.edition_id, report):
-                    break
-                async with self.sessionmaker.begin() as session:
-                    batch = await claim.claim_batch(
-                        session,
-                        prepared.edition_id,
-                        owner=self.owner,
-                        size=self.policy.batch_size,
-                        lease=self.policy.lease,
-                        now=self.clock(),
-                    )
-                    subscribers = await load_subscribers(session, [c.subscriber_id for c in batch])
-                if not batch:
-                    break
-                await self._send_batch(prepared, batch, subscribers, report)
+            await asyncio.wait([producer, *lanes], return_when=asyncio.FIRST_EXCEPTION)
+            for lane in lanes:
+                if lane.done() and not lane.cancelled() and (error := lane.exception()):
+                    raise error
+            # After a failed claim the lanes still send what was claimed, then the error shows.
+            await asyncio.gather(*lanes)
+            producer.result()
         finally:
+            for task in (producer, *lanes):
+                task.cancel()
+            await asyncio.gather(producer, *lanes, return_exceptions=True)
             # Never cancel a flush half-way: the outcomes it holds would be lost.
             stop.set()
             await flusher
             await self._flush(report)
         await self._finish(prepared.edition_id, report)
         return report
+
+    async def _produce(
+        self, prepared: Prepared, queue: asyncio.Queue[_Job | None], report: Report, lanes: int
+    ) -> None:
+        try:
+            await self._claim_into(prepared, queue, report)
+        finally:
+            for _ in range(lanes):
+                await queue.put(None)
+
+    async def _claim_into(
+        self, prepared: Prepared, queue: asyncio.Queue[_Job | None], report: Report
+    ) -> None:
+        while await self._still_sending(prepared.edition_id, report):
+            now = self.clock()
+            async with self.sessionmaker.begin() as session:
+                batch = await claim.claim_batch(
+                    session,
+                    prepared.edition_id,
+                    owner=self.owner,
+                    size=self.policy.batch_size,
+                    lease=self.policy.lease,
+                    now=now,
+                )
+                subscribers = await load_subscribers(session, [c.subscriber_id for c in batch])
+            if not batch:
+                return
+            # A send still running when the lease ends could be repeated by another worker:
+            # the last quarter of the lease is left for sends in flight (SMTP_TIMEOUT).
+            send_by = now + self.policy.lease * 3 / 4
+            for item in batch:
+                row = subscribers.get(item.subscriber_id)
+                if row is None or not row.active:
+                    self._done(item, DeliveryStatus.SKIPPED, "not an active subscriber", report)
+                    continue
+                chosen = select_for(prepared.articles, row.topics, row.countries)
+                if not chosen and not prepared.send_when_empty:
+                    self._done(item, DeliveryStatus.SKIPPED, "nothing matched", report)
+                    continue
+                await queue.put((item, row, chosen, send_by))
+
+    async def _lane(
+        self, prepared: Prepared, queue: asyncio.Queue[_Job | None], report: Report
+    ) -> None:
+        while (job := await queue.get()) is not None:
+            await self._deliver(prepared, *job, report)
 
     async def _still_sending(self, edition_id: int, report: Report) -> bool:
         async with self.sessionmaker() as session:
@@ -139,34 +195,35 @@ class EditionSender:
             return False
         return True
 
-    async def _send_batch(
-        self,
-        prepared: Prepared,
-        batch: Sequence[claim.Claimed],
-        subscribers: dict[int, SubscriberRow],
-        report: Report,
-    ) -> None:
-        jobs = []
-        for item in batch:
-            row = subscribers.get(item.subscriber_id)
-            if row is None or not row.active:
-                self._done(item, DeliveryStatus.SKIPPED, "not an active subscriber", report)
-                continue
-            chosen = select_for(prepared.articles, row.topics, row.countries)
-            if not chosen and not prepared.send_when_empty:
-                self._done(item, DeliveryStatus.SKIPPED, "nothing matched", report)
-                continue
-            jobs.append(self._deliver(prepared, item, row, chosen, report))
-        await asyncio.gather(*jobs)
-
     async def _deliver(
         self,
         prepared: Prepared,
         item: claim.Claimed,
         row: SubscriberRow,
         chosen: Sequence[ArticleItem],
+        send_by: datetime,
         report: Report,
     ) -> None:
+        if self.clock() >= send_by:
+            # Left pending under a lapsing lease: another claim will send it, exactly once.
+            report.lost_leases += 1
+            return
+        message_id, data = self.compose(prepared, row, chosen)
+        if not self.rate.unlimited:
+            await self.rate.acquire()
+        try:
+            response = await self.sender.send(self._envelope_from, [row.email], data)
+        except PermanentMailError as e:
+            self._done(item, DeliveryStatus.FAILED, str(e), report, hard_bounce=True)
+        except TransientMailError as e:
+            self._retry(item, str(e), report)
+        else:
+            self._done(item, DeliveryStatus.SENT, response, report, message_id=message_id)
+
+    def compose(
+        self, prepared: Prepared, row: SubscriberRow, chosen: Sequence[ArticleItem]
+    ) -> tuple[str, bytes]:
+        """Return the Message-ID and bytes of one subscriber's copy of the edition."""
         recipient = Recipient(
             subscriber_id=row.id,
             email=row.email,
@@ -177,7 +234,7 @@ class EditionSender:
         )
         body = prepared.renderer.render(recipient, chosen)
         message_id = message_id_for(f"edition-{prepared.edition_id}", row.id, self.branding.host)
-        message = build_message(
+        data = message_bytes(
             Envelope(
                 sender=self.branding.sender,
                 recipient=row.email,
@@ -188,16 +245,7 @@ class EditionSender:
             ),
             body,
         )
-        data = message.as_bytes()
-        await self.rate.acquire()
-        try:
-            response = await self.sender.send(self.branding.envelope_from, [row.email], data)
-        except PermanentMailError as e:
-            self._done(item, DeliveryStatus.FAILED, str(e), report, hard_bounce=True)
-        except TransientMailError as e:
-            self._retry(item, str(e), report)
-        else:
-            self._done(item, DeliveryStatus.SENT, response, report, message_id=message_id)
+        return message_id, data
 
     def _done(
         self,

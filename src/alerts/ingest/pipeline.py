@@ -8,9 +8,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.config import Settings
@@ -22,7 +22,7 @@ from alerts.ingest.guard import is_file_url, read_file_url
 from alerts.ingest.parse import ParsedFeed
 from alerts.ingest.pool import parse_off_loop
 from alerts.ingest.schedule import claim_due, next_fetch_at
-from alerts.ingest.sources import FILE_ORIGINS, default_topic_ids
+from alerts.ingest.sources import FILE_ORIGINS
 from alerts.ingest.store import (
     MAX_URL,
     Lookup,
@@ -31,7 +31,7 @@ from alerts.ingest.store import (
     load_lookup,
     prepare,
 )
-from alerts.models import Source
+from alerts.models import Source, SourceTopic
 from alerts.taxonomy.tagger import Tagger
 from alerts.timeutil import utcnow
 
@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 Status = Literal["ok", "not_modified", "gone", "error", "moved"]
 GONE = "Gone (410): the publisher removed this feed"
+# Sources read per query: well under SQLite's limit on bound parameters.
+_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -94,18 +96,13 @@ async def fetch_source(
     ``executor`` parses the feed (a ``parse_pool``); None uses the loop's thread pool.
     """
     async with sessionmaker() as session:
-        src = await _load(session, source_id)
+        [src] = await _load(session, [source_id])
         if lookup is None:
             lookup = await load_lookup(session)
-    now = utcnow()
-    result = await _get(src, fetcher)
-    try:
-        return await _handle(sessionmaker, src, result, now, tagger, lookup, executor)
-    except FeedParseError as e:
-        return await _failed(sessionmaker, src, now, str(e))
-    except Exception as e:  # a database hiccup must not stop the other sources
-        log.exception("storing source %s failed", source_id)
-        return await _failed(sessionmaker, src, now, f"Could not store ({type(e).__name__})")
+    unchanged: dict[int, dict[str, Any]] = {}
+    outcome = await _fetch(sessionmaker, src, fetcher, tagger, lookup, executor, unchanged)
+    failed = await _record_unchanged(sessionmaker, {src.id: src}, unchanged)
+    return failed.get(src.id, outcome)
 
 
 async def fetch_sources(
@@ -120,27 +117,23 @@ async def fetch_sources(
     """Fetch the given sources concurrently (bounded by the fetcher); return their outcomes."""
     async with sessionmaker() as session:
         lookup = await load_lookup(session)
+        sources = await _load(session, source_ids)
     limit = asyncio.Semaphore(fetcher.concurrency)
     outcomes: list[FetchOutcome] = []
+    unchanged: dict[int, dict[str, Any]] = {}
 
-    async def one(source_id: int) -> None:
+    async def one(src: _Source) -> None:
         async with limit:
-            outcome = await fetch_source(
-                sessionmaker,
-                source_id,
-                fetcher=fetcher,
-                tagger=tagger,
-                lookup=lookup,
-                executor=executor,
-            )
+            outcome = await _fetch(sessionmaker, src, fetcher, tagger, lookup, executor, unchanged)
         outcomes.append(outcome)
         if on_done is not None:
             on_done(outcome)
 
     async with asyncio.TaskGroup() as group:
-        for source_id in source_ids:
-            group.create_task(one(source_id))
-    return sorted(outcomes, key=lambda o: o.source_id)
+        for src in sources:
+            group.create_task(one(src))
+    failed = await _record_unchanged(sessionmaker, {s.id: s for s in sources}, unchanged)
+    return sorted((failed.get(o.source_id, o) for o in outcomes), key=lambda o: o.source_id)
 
 
 async def fetch_due(
@@ -161,22 +154,78 @@ async def fetch_due(
     )
 
 
-async def _load(session: AsyncSession, source_id: int) -> _Source:
-    row = await session.get(Source, source_id)
-    if row is None:
-        raise NotFound(f"No source #{source_id}")
-    return _Source(
-        id=row.id,
-        url=row.url,
-        origin=row.origin,
-        interval=row.fetch_interval,
-        failures=row.consecutive_failures,
-        etag=row.etag,
-        last_modified=row.last_modified,
-        title=row.title,
-        site_url=row.site_url,
-        topic_ids=await default_topic_ids(session, source_id),
-    )
+async def _load(session: AsyncSession, source_ids: Sequence[int]) -> list[_Source]:
+    """Read the conditional-GET state and default topics of sources in a few queries."""
+    found: dict[int, _Source] = {}
+    wanted = list(dict.fromkeys(source_ids))
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        for row in await session.scalars(select(Source).where(Source.id.in_(chunk))):
+            found[row.id] = _Source(
+                id=row.id,
+                url=row.url,
+                origin=row.origin,
+                interval=row.fetch_interval,
+                failures=row.consecutive_failures,
+                etag=row.etag,
+                last_modified=row.last_modified,
+                title=row.title,
+                site_url=row.site_url,
+            )
+        topics = select(SourceTopic.source_id, SourceTopic.topic_id)
+        for source_id, topic_id in await session.execute(
+            topics.where(SourceTopic.source_id.in_(chunk))
+        ):
+            found[source_id].topic_ids.append(topic_id)
+    if missing := [i for i in source_ids if i not in found]:
+        raise NotFound(f"No source #{missing[0]}")
+    return [found[i] for i in source_ids]
+
+
+async def _fetch(
+    sessionmaker: Sessionmaker,
+    src: _Source,
+    fetcher: Fetcher,
+    tagger: Tagger,
+    lookup: Lookup,
+    executor: Executor | None,
+    unchanged: dict[int, dict[str, Any]],
+) -> FetchOutcome:
+    now = utcnow()
+    result = await _get(src, fetcher)
+    try:
+        return await _handle(sessionmaker, src, result, now, tagger, lookup, executor, unchanged)
+    except FeedParseError as e:
+        return await _failed(sessionmaker, src, now, str(e))
+    except Exception as e:  # a database hiccup must not stop the other sources
+        log.exception("storing source %s failed", src.id)
+        return await _failed(sessionmaker, src, now, f"Could not store ({type(e).__name__})")
+
+
+async def _record_unchanged(
+    sessionmaker: Sessionmaker,
+    sources: dict[int, _Source],
+    unchanged: dict[int, dict[str, Any]],
+) -> dict[int, FetchOutcome]:
+    """Write the health of the sources that answered 304 in one executemany UPDATE.
+
+    Return the outcomes of sources it could not record: failures, as one by one before.
+    """
+    if not unchanged:
+        return {}
+    table = cast(Table, Source.__table__)
+    stmt = update(table).where(table.c.id == bindparam("source_id"))
+    try:
+        async with sessionmaker.begin() as session:
+            await session.execute(stmt, [{"source_id": i, **v} for i, v in unchanged.items()])
+    except Exception as e:
+        log.exception("recording %s unchanged sources failed", len(unchanged))
+        error = f"Could not store ({type(e).__name__})"
+        return {
+            i: await _failed(sessionmaker, sources[i], v["last_fetched_at"], error)
+            for i, v in unchanged.items()
+        }
+    return {}
 
 
 async def _get(src: _Source, fetcher: Fetcher) -> FetchResult:
@@ -201,6 +250,7 @@ async def _handle(
     tagger: Tagger,
     lookup: Lookup,
     executor: Executor | None,
+    unchanged: dict[int, dict[str, Any]],
 ) -> FetchOutcome:
     if result.status == "error":
         return await _failed(sessionmaker, src, now, result.error or "Fetch failed")
@@ -212,6 +262,10 @@ async def _handle(
         return FetchOutcome(src.id, src.url, "gone", error=GONE)
     healthy = _healthy(src, result, now)
     if result.status == "not_modified":
+        if result.permanent_url in (None, "", src.url):
+            # Nothing but timestamps to write: the caller does it for the whole round at once.
+            unchanged[src.id] = healthy
+            return FetchOutcome(src.id, src.url, "not_modified")
         async with sessionmaker.begin() as session:
             if await _moved_onto_another(session, src, result, now):
                 return FetchOutcome(src.id, src.url, "moved", error=_moved_note(result))

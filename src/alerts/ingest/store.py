@@ -27,7 +27,7 @@ from alerts.taxonomy.tagger import Tagger, Tags
 from alerts.taxonomy.text import normalise
 
 MAX_URL = 2000
-# Keeps every statement well under SQLite's limit on bound parameters.
+# Keeps IN lists well under SQLite's limit on bound parameters (executemany batches itself).
 _CHUNK = 500
 _DEFAULT_PORTS = {("http", 80), ("https", 443)}
 
@@ -219,19 +219,20 @@ def prepare(
 
 async def insert_prepared(session: AsyncSession, prepared: Sequence[Prepared]) -> list[int]:
     """Insert articles and their tags; rows another writer stored first are left alone."""
+    if not prepared:
+        return []
     by_key = {(p.row["source_id"], p.row["guid"]): p for p in prepared}
+    # A list of parameters makes this an executemany, which SQLAlchemy batches into multi-row
+    # INSERTs ("insertmanyvalues") from one cached compilation; `.values(rows)` compiled anew
+    # for every feed. RETURNING order is not guaranteed: rows are matched by their unique key.
+    stmt = (
+        insert_for(session, Article.__table__)
+        .on_conflict_do_nothing()
+        .returning(Article.id, Article.source_id, Article.guid)
+    )
     tagged: dict[int, Tagged | Prepared] = {}
-    for start in range(0, len(prepared), _CHUNK):
-        rows = [p.row for p in prepared[start : start + _CHUNK]]
-        stmt = (
-            insert_for(session, Article.__table__)
-            .values(rows)
-            .on_conflict_do_nothing()
-            .returning(Article.id, Article.source_id, Article.guid)
-        )
-        # RETURNING order is not guaranteed: match rows back by their unique key.
-        for article_id, source_id, guid in await session.execute(stmt):
-            tagged[article_id] = by_key[(source_id, guid)]
+    for article_id, source_id, guid in await session.execute(stmt, [p.row for p in prepared]):
+        tagged[article_id] = by_key[(source_id, guid)]
     await insert_tags(session, tagged)
     return sorted(tagged)
 
@@ -249,9 +250,8 @@ async def insert_tags(session: AsyncSession, tagged: Mapping[int, Tagged | Prepa
         for code in tags.countries
     ]
     for table, rows in ((ArticleTopic.__table__, topics), (ArticleCountry.__table__, countries)):
-        for start in range(0, len(rows), _CHUNK):
-            stmt = insert_for(session, table).values(rows[start : start + _CHUNK])
-            await session.execute(stmt.on_conflict_do_nothing())
+        if rows:
+            await session.execute(insert_for(session, table).on_conflict_do_nothing(), rows)
 
 
 async def clear_tags(

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Sequence
 from email import policy
 from email.parser import BytesHeaderParser
@@ -91,22 +92,47 @@ class _Connection:
 
 
 class SmtpPool:
-    """Up to ``size`` persistent connections; each send borrows one."""
+    """Up to ``size`` persistent connections; each send borrows one, first come first served."""
 
     def __init__(self, config: SmtpConfig, size: int) -> None:
         self.size = size
-        self._idle: asyncio.Queue[_Connection] = asyncio.Queue()
-        for _ in range(size):
-            self._idle.put_nowait(_Connection(config))
-        self._all = list(self._idle._queue)  # type: ignore[attr-defined]
+        self._all = [_Connection(config) for _ in range(size)]
+        self._idle: deque[_Connection] = deque(self._all)
+        self._waiters: deque[asyncio.Future[_Connection]] = deque()
 
     async def send(self, sender: str, recipients: Sequence[str], data: bytes) -> str:
         """Send raw message bytes over a pooled connection."""
-        conn = await self._idle.get()
+        conn = await self._acquire()
         try:
             return await conn.send(sender, recipients, data)
         finally:
-            self._idle.put_nowait(conn)
+            self._release(conn)
+
+    async def _acquire(self) -> _Connection:
+        if self._idle and not self._waiters:
+            return self._idle.popleft()
+        waiter: asyncio.Future[_Connection] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self._release(waiter.result())
+            else:
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
+            raise
+
+    def _release(self, conn: _Connection) -> None:
+        # Hand the connection to the longest waiter. Putting it back for anyone to take would
+        # let a sender that never yields between messages keep it, and starve the others
+        # until their leases run out.
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(conn)
+                return
+        self._idle.append(conn)
 
     async def close(self) -> None:
         """Say QUIT on every open connection."""
