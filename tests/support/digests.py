@@ -17,8 +17,8 @@ from alerts.digests.manage import check_spec, create_digest
 from alerts.digests.prepare import PreparedCache
 from alerts.links import Links
 from alerts.mail.pool import SendRate, SmtpPool
+from alerts.mail.smtp import SmtpConfig
 from alerts.mail.transactional import Branding
-from alerts.mail.transport import SmtpConfig
 from alerts.models import (
     Digest,
     Frequency,

@@ -24,8 +24,8 @@ from alerts.digests.send import EditionSender, RawSender, SendPolicy
 from alerts.links import Links
 from alerts.mail.outgoing import MailDeps
 from alerts.mail.pool import OutboxSender, SendRate, SmtpPool
+from alerts.mail.smtp import SmtpConfig
 from alerts.mail.transactional import Branding
-from alerts.mail.transport import SmtpConfig
 from alerts.models import Delivery, DeliveryStatus, Edition, EditionStatus
 from alerts.queue import enqueue_edition
 from alerts.timeutil import utcnow

@@ -11,84 +11,15 @@ from collections.abc import Sequence
 from email import policy
 from email.parser import BytesHeaderParser
 
-import aiosmtplib
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from alerts.db import Sessionmaker, insert_for
-from alerts.errors import PermanentMailError, TransientMailError
-from alerts.mail.transport import SmtpConfig
+from alerts.mail.smtp import SmtpConfig, SmtpConnection
 from alerts.models import OutboxMessage
 from alerts.timeutil import utcnow
 
 log = logging.getLogger(__name__)
-
-
-class _Connection:
-    def __init__(self, config: SmtpConfig) -> None:
-        self._config = config
-        self._client: aiosmtplib.SMTP | None = None
-
-    async def send(self, sender: str, recipients: Sequence[str], data: bytes) -> str:
-        try:
-            if self._client is None or not self._client.is_connected:
-                self._client = await self._connect()
-            _, response = await self._client.sendmail(sender, list(recipients), data)
-            return response
-        except aiosmtplib.SMTPRecipientsRefused as e:
-            text = "; ".join(f"{r.code} {r.message}" for r in e.recipients)
-            if all(500 <= r.code < 600 for r in e.recipients):
-                raise PermanentMailError(text) from e
-            raise TransientMailError(text) from e
-        except aiosmtplib.SMTPResponseException as e:
-            if e.code >= 500 or e.code < 400:
-                await self._reset()
-                if e.code >= 500:
-                    raise PermanentMailError(f"{e.code} {e.message}") from e
-            else:
-                await self._reset()
-            raise TransientMailError(f"{e.code} {e.message}") from e
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as e:
-            self._drop()
-            raise TransientMailError(f"SMTP connection failed: {e}") from e
-
-    async def _connect(self) -> aiosmtplib.SMTP:
-        c = self._config
-        client = aiosmtplib.SMTP(
-            hostname=c.host,
-            port=c.port,
-            use_tls=c.use_tls,
-            start_tls=c.start_tls,
-            timeout=c.timeout,
-        )
-        await client.connect()
-        if c.username and c.password:
-            await client.login(c.username, c.password)
-        return client
-
-    async def _reset(self) -> None:
-        # After a refused DATA the session may be mid-transaction; RSET or reconnect.
-        if self._client is not None and self._client.is_connected:
-            try:
-                await self._client.rset()
-                return
-            except (aiosmtplib.SMTPException, OSError, TimeoutError):
-                pass
-        self._drop()
-
-    def _drop(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            with contextlib.suppress(Exception):
-                client.close()
-
-    async def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None and client.is_connected:
-            try:
-                await client.quit()
-            except (aiosmtplib.SMTPException, OSError, TimeoutError):
-                client.close()
 
 
 class SmtpPool:
@@ -96,9 +27,9 @@ class SmtpPool:
 
     def __init__(self, config: SmtpConfig, size: int) -> None:
         self.size = size
-        self._all = [_Connection(config) for _ in range(size)]
-        self._idle: deque[_Connection] = deque(self._all)
-        self._waiters: deque[asyncio.Future[_Connection]] = deque()
+        self._all = [SmtpConnection(config) for _ in range(size)]
+        self._idle: deque[SmtpConnection] = deque(self._all)
+        self._waiters: deque[asyncio.Future[SmtpConnection]] = deque()
 
     async def send(self, sender: str, recipients: Sequence[str], data: bytes) -> str:
         """Send raw message bytes over a pooled connection."""
@@ -108,10 +39,10 @@ class SmtpPool:
         finally:
             self._release(conn)
 
-    async def _acquire(self) -> _Connection:
+    async def _acquire(self) -> SmtpConnection:
         if self._idle and not self._waiters:
             return self._idle.popleft()
-        waiter: asyncio.Future[_Connection] = asyncio.get_running_loop().create_future()
+        waiter: asyncio.Future[SmtpConnection] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         try:
             return await waiter
@@ -123,7 +54,7 @@ class SmtpPool:
                     self._waiters.remove(waiter)
             raise
 
-    def _release(self, conn: _Connection) -> None:
+    def _release(self, conn: SmtpConnection) -> None:
         # Hand the connection to the longest waiter. Putting it back for anyone to take would
         # let a sender that never yields between messages keep it, and starve the others
         # until their leases run out.
