@@ -56,12 +56,14 @@ check: lint typecheck test
 
 ## bench: run the benchmarks (see README)
 bench-signup: $(VENV)/.dev-installed
+	@scripts/ensure-wrk
 	$(BIN)/python bench/signup.py
 
 bench-ingest: $(VENV)/.dev-installed
 	$(BIN)/python bench/ingest.py
 
 bench-digest: $(VENV)/.dev-installed
+	@scripts/ensure-smtp-sink
 	$(BIN)/python bench/digest.py
 
 clean:
