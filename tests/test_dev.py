@@ -44,11 +44,13 @@ async def test_dev_starts_redis_web_and_worker_and_stops_them(tmp_path: Path) ->
         "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
         "ENVIRONMENT": "development",
     }
+    log = (tmp_path / "dev.log").open("w")
+    # A file, not a pipe: the worker's parse processes must not keep the test waiting for EOF.
     process = subprocess.Popen(
         [sys.executable, "-m", "alerts.cli", "dev"],
         env=env,
         cwd=tmp_path,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
     )
@@ -71,7 +73,14 @@ async def test_dev_starts_redis_web_and_worker_and_stops_them(tmp_path: Path) ->
         assert (tmp_path / "var" / "alerts.db").exists()
     finally:
         process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=30)
+        try:
+            process.wait(timeout=60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            log.close()
+    output = (tmp_path / "dev.log").read_text()
     assert process.returncode is not None
     assert f"Sign-up page:  {base}/" in output
     assert f"Local outbox:  {base}/outbox" in output

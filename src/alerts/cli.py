@@ -177,14 +177,15 @@ def _supervise(children: Sequence[subprocess.Popen[bytes]]) -> None:
     except KeyboardInterrupt:
         click.echo("\nStopping…")
     finally:
+        # Last started, first stopped: the worker finishes its jobs while Redis still answers.
         for child in reversed(children):
             if child.poll() is None:
                 child.terminate()
-        for child in children:
             try:
-                child.wait(timeout=10)
+                child.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 child.kill()
+                child.wait()
 
 
 def _safe_url(url: str) -> str:

@@ -70,6 +70,8 @@ def start_redis(var_dir: Path, port: int | None = None) -> tuple[str, subprocess
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        # Its own session: Ctrl-C in the terminal must not stop Redis before the worker.
+        start_new_session=True,
     )
     url = f"redis://127.0.0.1:{port}/0"
     deadline = time.monotonic() + 10
