@@ -136,6 +136,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     await ctx["fetcher"].start()
     # One pool per worker process: feedparser on every core, started on the first fetch.
     ctx["parse_pool"] = parse_pool()
+    log.info("worker ready: %s", cast(DigestDeps, ctx["digests"]).owner)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:

@@ -366,12 +366,12 @@ async def attempts(sessionmaker: Sessionmaker, edition_id: int) -> dict[int, int
 async def all_polling(pair: list[WorkerProcess], workers: Fleet) -> None:
     """Wait until every worker of ``pair`` is past its startup and polling for jobs.
 
-    Each worker enqueues its own run-at-startup recovery job after its first poll, so there
-    are as many recovery runs in the logs (whichever worker ran them) as workers polling.
+    A worker logs "worker ready" at the end of its start-up, just before arq's poll loop;
+    the run-at-startup cron jobs go to whichever worker polls first, so they cannot tell.
     """
 
     async def polling() -> bool:
-        return sum(w.log().count("→ cron:recover_editions(") for w in pair) >= len(pair)
+        return all("worker ready" in w.log() for w in pair)
 
     await eventually(polling, timeout=20, what="the workers to poll", explain=workers.logs)
 
