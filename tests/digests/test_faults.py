@@ -223,7 +223,8 @@ async def lease_holders(sessionmaker: Sessionmaker, edition_id: int) -> set[int]
             .where(Delivery.edition_id == edition_id, Delivery.lease_owner.is_not(None))
             .distinct()
         )
-        return {int(owner.split(":")[-2]) for owner in owners if owner}
+        # Owners are "host:pid:worker-id:slot:run-id".
+        return {int(owner.split(":")[1]) for owner in owners if owner}
 
 
 def received(smtp: RecordingSMTP) -> Counter[str]:

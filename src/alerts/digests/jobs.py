@@ -72,7 +72,8 @@ def digest_deps(settings: Settings, mail: MailDeps, redis: Redis | None) -> Dige
 
 def worker_identity() -> str:
     """Return a lease owner name unique to this worker process."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    # lease_owner holds 64 characters; per-run suffixes add up to 12 more.
+    return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def policy_for(settings: Settings) -> SendPolicy:
@@ -130,19 +131,21 @@ async def send_edition(ctx: dict[str, Any], edition_id: int, slot: int = 0) -> d
             now=utcnow(),
         )
         deps.cache.put(prepared)
+    # Each run leases under its own name, so senders in one worker tell their leases apart.
+    owner = f"{deps.owner}:{slot}:{uuid.uuid4().hex[:6]}"
     sender = EditionSender(
         sessionmaker=deps.sessionmaker,
         sender=deps.sender,
         rate=deps.rate,
         links=deps.links,
         branding=deps.branding,
-        owner=deps.owner,
+        owner=owner,
         policy=deps.policy,
     )
     report = await sender.run(prepared)
     if not report.finished and report.remaining and not report.stopped:
         async with deps.sessionmaker() as session:
-            later = await next_wakeup(session, edition_id, utcnow())
+            later = await next_wakeup(session, edition_id, utcnow(), owner=owner)
         if later is not None:
             await enqueue_edition(
                 cast(ArqRedis, ctx["redis"]), edition_id, 1, defer_until=later, slot_base=slot
@@ -179,23 +182,31 @@ async def recover_editions(ctx: dict[str, Any]) -> int:
     return len(due)
 
 
-async def next_wakeup(session: AsyncSession, edition_id: int, now: datetime) -> datetime | None:
+async def next_wakeup(
+    session: AsyncSession, edition_id: int, now: datetime, *, owner: str
+) -> datetime | None:
     """Return when a sender should look again, or None when another sender holds live leases.
 
-    A live lease means a sender is still at work on the edition: it looks again itself
-    when it finishes, and recovery covers it if it dies, so no extra sender is queued.
+    Another sender's live lease means it is still at work on the edition: it looks again
+    itself when it finishes, and recovery covers it if it dies, so no extra sender is queued.
+    Deliveries this sender leased but left unsent come back when their lease ends.
     """
     pending = and_(Delivery.edition_id == edition_id, Delivery.status == DeliveryStatus.PENDING)
-    leased = Delivery.lease_until >= now
+    others = and_(Delivery.lease_until >= now, Delivery.lease_owner != owner)
+    mine = and_(Delivery.lease_until >= now, Delivery.lease_owner == owner)
     row = (
         await session.execute(
-            select(func.count(case((leased, 1))), func.min(Delivery.next_attempt_at)).where(pending)
+            select(
+                func.count(case((others, 1))),
+                func.min(Delivery.next_attempt_at),
+                func.min(case((mine, Delivery.lease_until))),
+            ).where(pending)
         )
     ).one()
     if row[0]:
         return None
-    retry_at: datetime | None = row[1]
-    return max(retry_at, now) if retry_at is not None else now
+    times = [t for t in (row[1], row[2]) if t is not None]
+    return max(min(times), now) if times else now
 
 
 async def senders_lost(session: AsyncSession, edition_id: int, now: datetime) -> bool:
