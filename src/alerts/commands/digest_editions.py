@@ -2,41 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Coroutine, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypeVar
 
 import click
 from redis.exceptions import RedisError
-from sqlalchemy.exc import SQLAlchemyError
 
-from alerts.commands.common import database, load_settings
+from alerts.commands.common import database, load_settings, run
 from alerts.config import Settings
 from alerts.digests import editions
 from alerts.digests.editions import Who
 from alerts.digests.manage import get_digest
-from alerts.errors import AlertsError
 from alerts.models import Edition, EditionStatus
 from alerts.queue import connect, enqueue_edition
 from alerts.timeutil import utcnow
 
-T = TypeVar("T")
 MAX_ID = 2**31 - 1
-
-
-def run(coro: Coroutine[Any, Any, T]) -> T:
-    """Run ``coro``; turn errors into plain-word CLI errors, never a traceback."""
-    try:
-        return asyncio.run(coro)
-    except AlertsError as e:
-        raise click.ClickException(str(e)) from e
-    except (SQLAlchemyError, OSError) as e:
-        reason = str(getattr(e, "orig", None) or e).splitlines()[0]
-        raise click.ClickException(
-            f"The database could not be used ({reason}). Is it running, and is it "
-            "up to date (alerts db upgrade)?"
-        ) from e
 
 
 def when(at: datetime | None) -> str:

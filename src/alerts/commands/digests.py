@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 
 import click
 
-from alerts.commands.common import database, load_settings
-from alerts.commands.digest_editions import edition, editions_, enqueue, run, table, when
+from alerts.commands.common import database, load_settings, run
+from alerts.commands.digest_editions import edition, editions_, enqueue, table, when
 from alerts.config import Settings
 from alerts.digests import editions
 from alerts.digests.editions import Who

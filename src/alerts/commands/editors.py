@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
-from collections.abc import Coroutine
 from datetime import datetime
-from typing import Any, TypeVar
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
-from alerts.commands.common import database, load_settings
+from alerts.commands.common import database, load_settings, run
 from alerts.editors import audit
 from alerts.editors.accounts import (
     check_password,
@@ -25,23 +21,7 @@ from alerts.editors.accounts import (
 )
 from alerts.editors.errors import WeakPassword
 from alerts.editors.tokens import find_token, issue_token, list_tokens, revoke_token
-from alerts.errors import AlertsError
 from alerts.timeutil import utcnow
-
-T = TypeVar("T")
-
-
-def _run(coro: Coroutine[Any, Any, T]) -> T:
-    try:
-        return asyncio.run(coro)
-    except AlertsError as e:
-        raise click.ClickException(str(e)) from e
-    except (SQLAlchemyError, OSError) as e:
-        reason = str(getattr(e, "orig", None) or e).splitlines()[0]
-        raise click.ClickException(
-            f"The database could not be used ({reason}). Is it running, and is it "
-            "up to date (alerts db upgrade)?"
-        ) from e
 
 
 def _when(at: datetime | None) -> str:
@@ -102,7 +82,7 @@ def add(email: str, password_stdin: bool, generate: bool) -> None:
             )
             return editor.email
 
-    added = _run(go())
+    added = run(go())
     click.echo(f"Added editor {added}.")
     if generate:
         click.echo(f"Password: {password}")
@@ -121,7 +101,7 @@ def list_() -> None:
                 for e in await list_editors(session)
             ]
 
-    lines = _run(go())
+    lines = run(go())
     click.echo("\n".join(lines) if lines else "No editors yet. Add one with: alerts editors add")
 
 
@@ -140,7 +120,7 @@ def _set_active(email: str, active: bool) -> str:
             )
             return editor.email
 
-    return _run(go())
+    return run(go())
 
 
 @editors.command("disable")
@@ -185,7 +165,7 @@ def token_issue(email: str, name: str) -> None:
             )
             return plain, stored.id, editor.email
 
-    plain, token_id, owner = _run(go())
+    plain, token_id, owner = run(go())
     click.echo(f"Token {token_id} ({name.strip()}) for {owner}:", err=True)
     click.echo(plain)
     click.echo("It is shown only once and cannot be recovered: store it now.", err=True)
@@ -206,7 +186,7 @@ def token_list(email: str) -> None:
                 for t in await list_tokens(session, editor)
             ]
 
-    lines = _run(go())
+    lines = run(go())
     click.echo("\n".join(lines) if lines else f"{email.strip()} has no API tokens.")
 
 
@@ -233,7 +213,7 @@ def token_revoke(token_id: int) -> None:
             )
             return True
 
-    if _run(go()):
+    if run(go()):
         click.echo(f"Revoked token {token_id}.")
     else:
         click.echo(f"Token {token_id} was already revoked.")
@@ -260,5 +240,5 @@ def audit_log(limit: int) -> None:
                 for e in await audit.recent(session, limit=limit)
             ]
 
-    lines = _run(go())
+    lines = run(go())
     click.echo("\n".join(lines) if lines else "The audit log is empty.")

@@ -5,20 +5,17 @@ from __future__ import annotations
 import asyncio
 import getpass
 import os
-from collections.abc import Coroutine
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from alerts.commands.common import database, load_settings
+from alerts.commands.common import database, load_settings, run
 from alerts.config import Settings
 from alerts.digests.editions import Who
-from alerts.errors import AlertsError
 from alerts.ingest.opml import ImportResult, import_opml
 from alerts.ingest.pipeline import FetchOutcome, fetch_sources, fetcher_for
 from alerts.ingest.pool import parse_executor
@@ -34,16 +31,6 @@ from alerts.models import Source
 from alerts.taxonomy.tagger import Tagger
 from alerts.timeutil import utcnow
 
-T = TypeVar("T")
-
-
-def _run(coro: Coroutine[Any, Any, T]) -> T:
-    """Run ``coro``; turn the service's errors into plain-word CLI errors."""
-    try:
-        return asyncio.run(coro)
-    except AlertsError as e:
-        raise click.ClickException(str(e)) from e
-
 
 @click.group()
 def feeds() -> None:
@@ -55,7 +42,7 @@ def feeds() -> None:
 def import_(path: Path) -> None:
     """Follow every feed an OPML file lists (safe to run again)."""
     settings = load_settings()
-    result = _run(import_file(settings, path.read_bytes()))
+    result = run(import_file(settings, path.read_bytes()))
     click.echo(f"Added {result.added} sources; {result.existing} already followed.")
     for problem in result.problems:
         click.echo(f"  skipped: {problem}", err=True)
@@ -96,7 +83,7 @@ def add(url: str, title: str | None, topics: tuple[str, ...], interval: int | No
                 who=Who.cli(),
             )
 
-    source = _run(go())
+    source = run(go())
     click.echo(f"Following source #{source.id}: {source.url}")
 
 
@@ -109,7 +96,7 @@ def list_() -> None:
         async with database(settings) as sessionmaker, sessionmaker() as session:
             return await list_sources(session)
 
-    sources = _run(go())
+    sources = run(go())
     if not sources:
         click.echo("No sources yet: add one with `alerts feeds add URL`.")
         return
@@ -143,7 +130,7 @@ def fetch(all_: bool, sources: tuple[str, ...]) -> None:
     if all_ == bool(sources):
         raise click.UsageError("Give source ids or URLs, or --all (not both).")
     settings = load_settings()
-    outcomes = _run(fetch_now(settings, sources))
+    outcomes = run(fetch_now(settings, sources))
     new = sum(o.new for o in outcomes)
     dup = sum(o.duplicate for o in outcomes)
     skipped = sum(o.skipped for o in outcomes)
@@ -206,7 +193,7 @@ def retag(
                 who=Who.cli(),
             )
 
-    _run(go())
+    run(go())
     click.echo(f"Tags of article #{article_id} corrected.")
 
 
@@ -220,7 +207,7 @@ def retag_all() -> None:
         async with database(settings) as sessionmaker, sessionmaker.begin() as session:
             return await retag_automatic(session, tagger)
 
-    click.echo(f"Tagged {_run(go())} articles again; corrected articles were left alone.")
+    click.echo(f"Tagged {run(go())} articles again; corrected articles were left alone.")
 
 
 def _login() -> str:

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Coroutine
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
-from alerts.commands.common import database, load_settings
+from alerts.commands.common import database, load_settings, run
 from alerts.config import Settings
 from alerts.errors import AlertsError
 from alerts.hrc.calendar import DEFAULT_LOCATION, SessionDef, session_title
@@ -25,7 +21,6 @@ from alerts.hrc.store import (
 )
 from alerts.timeutil import utcnow
 
-T = TypeVar("T")
 CLI_SOURCE = "Added from the command line"
 ISO_DATE = click.DateTime(formats=["%Y-%m-%d"])
 
@@ -33,19 +28,6 @@ ISO_DATE = click.DateTime(formats=["%Y-%m-%d"])
 def clock() -> datetime:
     """Return the current time; tests replace this to fix the countdowns."""
     return utcnow()
-
-
-def _run(coro: Coroutine[Any, Any, T]) -> T:
-    """Run ``coro``; turn the service's and the database's errors into plain words."""
-    try:
-        return asyncio.run(coro)
-    except AlertsError as e:
-        raise click.ClickException(str(e)) from e
-    except (SQLAlchemyError, OSError) as e:
-        raise click.ClickException(
-            f"The database could not be used ({type(e).__name__}). "
-            "Check DATABASE_URL and run `alerts db upgrade`."
-        ) from e
 
 
 @click.group()
@@ -57,7 +39,7 @@ def sessions() -> None:
 def list_() -> None:
     """List every session with its countdown, counted in Geneva days."""
     settings = load_settings()
-    found = _run(_list(settings))
+    found = run(_list(settings))
     if not found:
         click.echo("No session yet. Run `alerts sessions sync` to load the shipped calendar.")
         return
@@ -107,7 +89,7 @@ def add(
         )
     except AlertsError as e:
         raise click.ClickException(str(e)) from e
-    _run(_add(settings, new))
+    run(_add(settings, new))
     state = "tentative" if tentative else "confirmed"
     click.echo(f"Added {new.code}: {_span(new.opens, new.closes)} ({state}).")
 
@@ -122,7 +104,7 @@ async def _add(settings: Settings, new: SessionDef) -> None:
 def import_(path: Path) -> None:
     """Add or update the sessions an iCalendar (.ics) file holds."""
     settings = load_settings()
-    numbers = _run(_import(settings, path.read_bytes()))
+    numbers = run(_import(settings, path.read_bytes()))
     click.echo(f"Imported {', '.join(f'HRC{n}' for n in numbers)}.")
 
 
@@ -135,7 +117,7 @@ async def _import(settings: Settings, data: bytes) -> list[int]:
 def sync() -> None:
     """Load the sessions shipped in feeds/hrc-sessions.toml (safe to run again)."""
     settings = load_settings()
-    count = _run(sync_shipped(settings))
+    count = run(sync_shipped(settings))
     click.echo(f"Loaded {count} sessions from the shipped calendar.")
 
 
