@@ -63,7 +63,8 @@ async def browser() -> AsyncIterator[Browser]:
     """One headless Chromium for the whole run; Playwright never downloads a browser here."""
     path = chromium_path()
     if path is None:
-        pytest.skip("Chromium is not installed (/usr/bin/chromium)")
+        # Never a silent skip: `make test` installs it, and CI must run these tests.
+        pytest.fail("Chromium is not installed (/usr/bin/chromium): run scripts/ensure-chromium")
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=path, headless=True, args=CHROMIUM_ARGS
