@@ -34,7 +34,6 @@ from alerts.models import EditionStatus
 from alerts.queue import enqueue_edition, enqueue_mail, redis_settings
 from alerts.taxonomy.tagger import Tagger
 from alerts.timeutil import utcnow
-from alerts.tokens import signer_for
 
 log = logging.getLogger(__name__)
 
@@ -115,17 +114,8 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["mail"] = MailDeps(
         sessionmaker=sessionmaker,
         renderer=MailRenderer(settings.templates_dir),
-        links=Links(
-            settings.base_url,
-            signer_for(settings.secret, settings.confirm_token_days, settings.link_token_days),
-        ),
-        branding=Branding(
-            sender=settings.mail_from,
-            organisation=settings.organisation_name,
-            address=settings.organisation_address,
-            list_id=settings.effective_list_id,
-            host=settings.site_host,
-        ),
+        links=Links.from_settings(settings),
+        branding=Branding.from_settings(settings),
         transport=transport_for(settings.smtp_url, sessionmaker, settings.smtp_timeout),
         confirm_days=settings.confirm_token_days,
     )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from alerts.tokens import LinkSigner, Purpose
+from alerts.config import Settings
+from alerts.tokens import LinkSigner, Purpose, signer_for
 
 
 class Linkable(Protocol):
@@ -19,6 +20,14 @@ class Linkable(Protocol):
 
 class Links:
     """Build the signed URLs that go into emails."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Links:
+        """Return the links the settings describe: base URL, secret and lifetimes."""
+        return cls(
+            settings.base_url,
+            signer_for(settings.secret, settings.confirm_token_days, settings.link_token_days),
+        )
 
     def __init__(self, base_url: str, signer: LinkSigner) -> None:
         self.base_url = base_url.rstrip("/")

@@ -12,15 +12,14 @@ import click
 
 from alerts.commands.common import database, load_settings, run
 from alerts.commands.digest_editions import edition, editions_, enqueue, table, when
-from alerts.config import Settings
 from alerts.digests import editions
 from alerts.digests.editions import Who
 from alerts.digests.manage import get_digest, list_digests
-from alerts.digests.preview import SentTest, branding_for, preview, send_test
+from alerts.digests.preview import SentTest, preview, send_test
 from alerts.links import Links
+from alerts.mail.transactional import Branding
 from alerts.mail.transport import transport_for
 from alerts.timeutil import utcnow
-from alerts.tokens import signer_for
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -71,11 +70,6 @@ def _fields(options: dict[str, Any]) -> dict[str, Any]:
             value = [v.strip() for v in value.split(",") if v.strip()]
         data[field] = value
     return data
-
-
-def _links(settings: Settings) -> Links:
-    signer = signer_for(settings.secret, settings.confirm_token_days, settings.link_token_days)
-    return Links(settings.base_url, signer)
 
 
 @click.group()
@@ -194,8 +188,8 @@ def preview_(slug: str, subscriber: str | None, fmt: str, output: Path | None) -
             async with sessionmaker() as session:
                 digest = await get_digest(session, slug)
             rendered = await preview(
-                sessionmaker, digest, subscriber, links=_links(settings),
-                branding=branding_for(settings), templates_dir=settings.templates_dir,
+                sessionmaker, digest, subscriber, links=Links.from_settings(settings),
+                branding=Branding.from_settings(settings), templates_dir=settings.templates_dir,
                 feeds_dir=settings.feeds_dir, now=utcnow(),
             )  # fmt: skip
             return rendered.subject, rendered.html if fmt == "html" else rendered.text
@@ -224,7 +218,7 @@ def test(slug: str, to: str, subscriber: str | None) -> None:
             try:
                 return await send_test(
                     sessionmaker, digest, to, subscriber, transport=transport, who=Who.cli(),
-                    links=_links(settings), branding=branding_for(settings),
+                    links=Links.from_settings(settings), branding=Branding.from_settings(settings),
                     templates_dir=settings.templates_dir, feeds_dir=settings.feeds_dir,
                     now=utcnow(),
                 )  # fmt: skip

@@ -9,7 +9,6 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alerts.config import Settings
 from alerts.db import Sessionmaker
 from alerts.digests.build import edition_articles, edition_context
 from alerts.digests.content import Recipient, select_for
@@ -48,17 +47,6 @@ class SentTest:
 class _Nobody:
     id: int = NOBODY
     token_version: int = 1
-
-
-def branding_for(settings: Settings) -> Branding:
-    """Return the sender identity the settings describe."""
-    return Branding(
-        sender=settings.mail_from,
-        organisation=settings.organisation_name,
-        address=settings.organisation_address,
-        list_id=settings.effective_list_id,
-        host=settings.site_host,
-    )
 
 
 async def find_reader(session: AsyncSession, key: int | str) -> SubscriberRow:

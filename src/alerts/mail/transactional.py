@@ -7,6 +7,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import parseaddr
 
+from alerts.config import Settings
 from alerts.links import Links
 from alerts.mail.message import Envelope, build_message, message_id_for
 from alerts.mail.render import MailRenderer
@@ -29,6 +30,17 @@ class Branding:
     address: str
     list_id: str
     host: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Branding:
+        """Return the sender identity the settings describe."""
+        return cls(
+            sender=settings.mail_from,
+            organisation=settings.organisation_name,
+            address=settings.organisation_address,
+            list_id=settings.effective_list_id,
+            host=settings.site_host,
+        )
 
     @property
     def envelope_from(self) -> str:

@@ -16,7 +16,6 @@ from alerts.db import create_engine, create_sessionmaker
 from alerts.links import Links
 from alerts.queue import connect
 from alerts.ratelimit import RateLimiter
-from alerts.tokens import signer_for
 from alerts.web import csrf, middlewares
 from alerts.web.keys import ARQ, CATALOG, ENGINE, LIMITER, LINKS, SESSIONMAKER, SETTINGS
 from alerts.web.views import (
@@ -107,10 +106,7 @@ def create_app(settings: Settings) -> web.Application:
         ],
     )
     app[SETTINGS] = settings
-    app[LINKS] = Links(
-        settings.base_url,
-        signer_for(settings.secret, settings.confirm_token_days, settings.link_token_days),
-    )
+    app[LINKS] = Links.from_settings(settings)
     aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(settings.templates_dir / "web"),

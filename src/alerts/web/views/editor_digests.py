@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from alerts.digests import editions
 from alerts.digests.editions import Who
 from alerts.digests.manage import get_digest, list_digests
-from alerts.digests.preview import branding_for, preview, send_test
+from alerts.digests.preview import preview, send_test
 from alerts.errors import NotFound, ValidationError
+from alerts.mail.transactional import Branding
 from alerts.mail.transport import transport_for
 from alerts.models import Digest, EditionStatus, Editor
 from alerts.queue import enqueue_edition
@@ -127,7 +128,7 @@ async def digest_preview(request: web.Request, editor: Editor) -> web.StreamResp
         digest,
         _subscriber(request.query.get("subscriber")),
         links=request.app[LINKS],
-        branding=branding_for(settings),
+        branding=Branding.from_settings(settings),
         templates_dir=settings.templates_dir,
         feeds_dir=settings.feeds_dir,
         now=utcnow(),
@@ -165,7 +166,7 @@ async def digest_test(request: web.Request, editor: Editor) -> web.Response:
             transport=transport,
             who=Who.of(editor),
             links=request.app[LINKS],
-            branding=branding_for(settings),
+            branding=Branding.from_settings(settings),
             templates_dir=settings.templates_dir,
             feeds_dir=settings.feeds_dir,
             now=utcnow(),
