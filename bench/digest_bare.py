@@ -21,31 +21,16 @@ from alerts.links import Links
 from alerts.mail.pool import SendRate
 from alerts.mail.transactional import Branding
 from alerts.models import Delivery
-from alerts.tokens import signer_for
 
 SENDER = "alerts@alerts.example.org"
-
-
-def branding_for(settings: Settings) -> Branding:
-    """Return the branding a worker with these settings uses (as alerts.jobs.startup does)."""
-    return Branding(
-        sender=settings.mail_from,
-        organisation=settings.organisation_name,
-        address=settings.organisation_address,
-        list_id=settings.effective_list_id,
-        host=settings.site_host,
-    )
 
 
 async def sample_messages(
     settings: Settings, sessionmaker: Sessionmaker, edition_id: int, count: int, seed: int = 2
 ) -> list[tuple[str, bytes]]:
     """Render ``count`` random recipients' copies of an edition, as a worker would."""
-    links = Links(
-        settings.base_url,
-        signer_for(settings.secret, settings.confirm_token_days, settings.link_token_days),
-    )
-    branding = branding_for(settings)
+    links = Links.from_settings(settings)
+    branding = Branding.from_settings(settings)
     prepared = await prepare_edition(
         sessionmaker,
         edition_id,
