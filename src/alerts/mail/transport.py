@@ -8,9 +8,8 @@ from email.utils import parseaddr
 from typing import Protocol
 
 from alerts.db import Sessionmaker
+from alerts.mail.pool import OutboxSender
 from alerts.mail.smtp import SmtpConfig, SmtpConnection
-from alerts.models import OutboxMessage
-from alerts.timeutil import utcnow
 
 
 def envelope_sender(message: EmailMessage) -> str:
@@ -53,26 +52,13 @@ class OutboxTransport:
     """Catch messages in the database so a developer can read them on /outbox."""
 
     def __init__(self, sessionmaker: Sessionmaker) -> None:
-        self._sessionmaker = sessionmaker
+        self._outbox = OutboxSender(sessionmaker)
 
     async def send(self, message: EmailMessage) -> str:
         """Store the message; the Message-ID is unique, so a resend stores nothing twice."""
-        message_id = str(message["Message-ID"])
-        async with self._sessionmaker.begin() as session:
-            exists = await session.scalar(
-                OutboxMessage.__table__.select().where(OutboxMessage.message_id == message_id)
-            )
-            if exists is None:
-                session.add(
-                    OutboxMessage(
-                        created_at=utcnow(),
-                        recipient=str(message["To"]),
-                        subject=str(message["Subject"]),
-                        message_id=message_id,
-                        raw=message.as_bytes(),
-                    )
-                )
-        return "250 stored in the local outbox"
+        return await self._outbox.send(
+            envelope_sender(message), [str(message["To"])], message.as_bytes()
+        )
 
     async def close(self) -> None:
         """Nothing to release."""
