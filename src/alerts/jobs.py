@@ -13,7 +13,7 @@ from arq.connections import ArqRedis
 
 from alerts.config import Settings
 from alerts.db import create_engine, create_sessionmaker
-from alerts.digests.alerts import create_alert_editions
+from alerts.digests.alerts import create_alert_editions, start_alerts
 from alerts.digests.jobs import (
     DigestDeps,
     digest_deps,
@@ -30,8 +30,7 @@ from alerts.mail.outgoing import MailDeps, mark_failed, send_queued, stale_mail
 from alerts.mail.render import MailRenderer
 from alerts.mail.transactional import Branding
 from alerts.mail.transport import transport_for
-from alerts.models import EditionStatus
-from alerts.queue import enqueue_edition, enqueue_mail, redis_settings
+from alerts.queue import enqueue_mail, redis_settings
 from alerts.taxonomy.tagger import Tagger
 from alerts.timeutil import utcnow
 
@@ -95,11 +94,7 @@ async def fetch_due_sources(ctx: dict[str, Any]) -> dict[str, int]:
         deps = cast(DigestDeps, ctx["digests"])
         async with deps.sessionmaker.begin() as session:
             editions = await create_alert_editions(session, new_ids, now=utcnow())
-        for edition in editions:
-            if edition.status == EditionStatus.SENDING:
-                await enqueue_edition(
-                    cast(ArqRedis, ctx["redis"]), edition.id, settings.send_parallelism
-                )
+        await start_alerts(cast(ArqRedis, ctx["redis"]), editions, settings.send_parallelism)
     return counts
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from arq.connections import ArqRedis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.db import insert_for
 from alerts.digests.plan import plan_edition
 from alerts.models import Audience, Digest, DigestStatus, Edition, EditionStatus
+from alerts.queue import enqueue_edition
 
 
 async def create_alert_editions(
@@ -48,3 +50,10 @@ async def create_alert_editions(
                 await plan_edition(session, edition_id, now=now, article_ids=article_ids)
             )
     return editions
+
+
+async def start_alerts(pool: ArqRedis, editions: Sequence[Edition], parallel: int) -> None:
+    """Enqueue the senders of the alert editions that have someone to write to."""
+    for edition in editions:
+        if edition.status == EditionStatus.SENDING:
+            await enqueue_edition(pool, edition.id, parallel)

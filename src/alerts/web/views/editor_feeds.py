@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from alerts.digests.alerts import create_alert_editions
+from alerts.digests.alerts import create_alert_editions, start_alerts
 from alerts.digests.editions import Who, record
 from alerts.ingest.pipeline import FetchOutcome, fetch_source, fetcher_for
 from alerts.ingest.sources import (
@@ -17,8 +17,7 @@ from alerts.ingest.sources import (
     list_sources,
     source_health,
 )
-from alerts.models import EditionStatus, Editor
-from alerts.queue import enqueue_edition
+from alerts.models import Editor
 from alerts.taxonomy.tagger import Tagger
 from alerts.timeutil import utcnow
 from alerts.web.keys import ARQ, SESSIONMAKER, SETTINGS
@@ -111,9 +110,7 @@ async def feed_fetch(request: web.Request, editor: Editor) -> web.Response:
         # As the worker does: subscribers who chose "immediate" hear of new articles.
         editions = await create_alert_editions(session, outcome.new_ids, now=now)
         feed = feed_json(await source_health(session, source_id))
-    for edition in editions:
-        if edition.status == EditionStatus.SENDING:
-            await enqueue_edition(request.app[ARQ], edition.id, settings.send_parallelism)
+    await start_alerts(request.app[ARQ], editions, settings.send_parallelism)
     return web.json_response({"outcome": _outcome_json(outcome), "feed": feed})
 
 
