@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -140,18 +140,11 @@ async def release(session: AsyncSession, owner: str, delivery_ids: Sequence[int]
         )
 
 
-async def remaining(
-    session: AsyncSession, edition_id: int, now: datetime
-) -> tuple[int, datetime | None]:
-    """Return pending deliveries left, and when the next one becomes claimable."""
-    row = (
-        await session.execute(
-            select(
-                func.count(),
-                func.min(func.coalesce(Delivery.next_attempt_at, Delivery.lease_until)),
-            ).where(
-                and_(Delivery.edition_id == edition_id, Delivery.status == DeliveryStatus.PENDING)
-            )
+async def remaining(session: AsyncSession, edition_id: int) -> int:
+    """Return how many of the edition's deliveries are still pending."""
+    count = await session.scalar(
+        select(func.count()).where(
+            Delivery.edition_id == edition_id, Delivery.status == DeliveryStatus.PENDING
         )
-    ).one()
-    return int(row[0]), row[1]
+    )
+    return int(count or 0)

@@ -87,7 +87,6 @@ class Report:
     lost_leases: int = 0
     stopped: str = ""
     remaining: int = 0
-    next_at: datetime | None = None
     finished: bool = False
 
 
@@ -319,9 +318,7 @@ class EditionSender:
 
     async def _finish(self, edition_id: int, report: Report) -> None:
         async with self.sessionmaker.begin() as session:
-            report.remaining, report.next_at = await claim.remaining(
-                session, edition_id, self.clock()
-            )
+            report.remaining = await claim.remaining(session, edition_id)
             if report.remaining == 0:
                 result = await session.execute(
                     update(Edition)
