@@ -12,10 +12,11 @@ from sqlalchemy import event, func, select, update
 from alerts.config import Settings
 from alerts.db import Sessionmaker
 from alerts.digests import editions
-from alerts.digests.editions import EditionStateError, Who
+from alerts.digests.editions import EditionStateError
 from alerts.digests.plan import plan_edition
 from alerts.digests.preview import preview, send_test
 from alerts.digests.schedule import create_due_editions
+from alerts.editors.audit import Who
 from alerts.errors import NotFound, ValidationError
 from alerts.links import Links
 from alerts.mail.transport import transport_for

@@ -11,8 +11,8 @@ from redis.exceptions import RedisError
 from alerts.commands.common import database, load_settings, run
 from alerts.config import Settings
 from alerts.digests import editions
-from alerts.digests.editions import Who
 from alerts.digests.manage import get_digest
+from alerts.editors.audit import Who
 from alerts.models import Edition, EditionStatus
 from alerts.queue import connect, enqueue_edition
 from alerts.timeutil import utcnow

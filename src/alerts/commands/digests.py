@@ -13,9 +13,9 @@ import click
 from alerts.commands.common import database, load_settings, run
 from alerts.commands.digest_editions import edition, editions_, enqueue, table, when
 from alerts.digests import editions
-from alerts.digests.editions import Who
 from alerts.digests.manage import get_digest, list_digests
 from alerts.digests.preview import SentTest, preview, send_test
+from alerts.editors.audit import Who
 from alerts.links import Links
 from alerts.mail.transactional import Branding
 from alerts.mail.transport import transport_for

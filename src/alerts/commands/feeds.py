@@ -15,7 +15,7 @@ from rich.table import Table
 
 from alerts.commands.common import database, load_settings, run
 from alerts.config import Settings
-from alerts.digests.editions import Who
+from alerts.editors.audit import Who
 from alerts.ingest.opml import ImportResult, import_opml
 from alerts.ingest.pipeline import FetchOutcome, fetch_sources, fetcher_for
 from alerts.ingest.pool import parse_executor

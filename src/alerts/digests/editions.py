@@ -14,7 +14,7 @@ from alerts.db import insert_for
 from alerts.digests.manage import check_spec, create_digest, set_digest_status, update_digest
 from alerts.digests.plan import plan_edition, set_status
 from alerts.digests.schedule import previous_run
-from alerts.editors import audit
+from alerts.editors.audit import Who, record_as
 from alerts.errors import AlertsError, NotFound, ValidationError
 from alerts.models import (
     Delivery,
@@ -25,7 +25,6 @@ from alerts.models import (
     DigestTopic,
     Edition,
     EditionStatus,
-    Editor,
     Topic,
 )
 
@@ -41,50 +40,12 @@ class EditionStateError(AlertsError):
 
 
 @dataclass(frozen=True)
-class Who:
-    """Who acts, as the audit log records it: an editor (API) or an operator (CLI)."""
-
-    editor: Editor | None
-    actor: str
-
-    @classmethod
-    def of(cls, editor: Editor) -> Who:
-        """Return the actor for an editor using the API."""
-        return cls(editor, editor.email)
-
-    @classmethod
-    def cli(cls) -> Who:
-        """Return the actor for the command line."""
-        return cls(None, audit.cli_actor())
-
-
-@dataclass(frozen=True)
 class EditionSummary:
     """An edition with its digest's slug and its delivery counts."""
 
     edition: Edition
     digest_slug: str
     counts: dict[str, int] = field(default_factory=dict)
-
-
-async def record(
-    session: AsyncSession,
-    who: Who,
-    action: str,
-    subject: str,
-    details: Mapping[str, Any],
-    at: datetime,
-) -> None:
-    """Add an audit entry for ``who`` to the session's transaction."""
-    await audit.record(
-        session,
-        editor=who.editor,
-        actor=who.actor,
-        action=action,
-        subject=subject,
-        details=dict(details),
-        at=at,
-    )
 
 
 def check_fields(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -116,7 +77,7 @@ async def create(
 ) -> Digest:
     """Create a digest from checked fields and record who did it."""
     digest = await create_digest(session, check_spec(data), now=now)
-    await record(session, who, "digest.create", digest.slug, {"fields": dict(data)}, now)
+    await record_as(session, who, "digest.create", digest.slug, {"fields": dict(data)}, now)
     return digest
 
 
@@ -129,7 +90,7 @@ async def change(
     details: dict[str, Any] = {"changes": dict(changes)}
     if digest.slug != slug:
         details["renamed_from"] = slug
-    await record(session, who, "digest.update", digest.slug, details, now)
+    await record_as(session, who, "digest.update", digest.slug, details, now)
     return digest
 
 
@@ -140,7 +101,7 @@ async def set_active(
     status = DigestStatus.ACTIVE if active else DigestStatus.PAUSED
     await set_digest_status(session, digest, status, now=now)
     action = "digest.resume" if active else "digest.pause"
-    await record(session, who, action, digest.slug, {}, now)
+    await record_as(session, who, action, digest.slug, {}, now)
     return digest
 
 
@@ -178,7 +139,7 @@ async def send_now(session: AsyncSession, digest: Digest, *, who: Who, now: date
     locked.updated_at = now
     edition = await plan_edition(session, edition_id, now=now)
     details = {"edition": edition.id, "status": edition.status.value, "planned": edition.planned}
-    await record(session, who, "digest.send_now", locked.slug, details, now)
+    await record_as(session, who, "digest.send_now", locked.slug, details, now)
     return edition
 
 
@@ -212,7 +173,7 @@ async def _control(
     if status == EditionStatus.CANCELLED:
         edition.finished_at = now
     details = {"from": before.value, "to": status.value, "digest_id": edition.digest_id}
-    await record(session, who, f"edition.{verb}", f"edition:{edition_id}", details, now)
+    await record_as(session, who, f"edition.{verb}", f"edition:{edition_id}", details, now)
     return edition
 
 

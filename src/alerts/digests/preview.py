@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from alerts.db import Sessionmaker
 from alerts.digests.build import edition_articles, edition_context
 from alerts.digests.content import Recipient, select_for
-from alerts.digests.editions import Who, record
 from alerts.digests.plan import freeze_window
 from alerts.digests.recipients import SubscriberRow, load_subscribers
 from alerts.digests.render import DigestRenderer
 from alerts.digests.schedule import previous_run
+from alerts.editors.audit import Who, record_as
 from alerts.errors import NotFound, ValidationError
 from alerts.links import Links
 from alerts.mail.message import Envelope, build_message, message_id_for
@@ -177,5 +177,5 @@ async def send_test(
     response = await transport.send(message)
     async with sessionmaker.begin() as session:
         details = {"to": address, "subscriber": subscriber, "message_id": message_id}
-        await record(session, who, "digest.test", digest.slug, details, now)
+        await record_as(session, who, "digest.test", digest.slug, details, now)
     return SentTest(to=address, subject=subject, message_id=message_id, response=response)

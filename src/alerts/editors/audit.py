@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import getpass
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -65,3 +66,41 @@ async def recent(
     if editor_id is not None:
         stmt = stmt.where(AuditEntry.editor_id == editor_id)
     return (await session.scalars(stmt)).all()
+
+
+@dataclass(frozen=True)
+class Who:
+    """Who acts, as the audit log records it: an editor (API) or an operator (CLI)."""
+
+    editor: Editor | None
+    actor: str
+
+    @classmethod
+    def of(cls, editor: Editor) -> Who:
+        """Return the actor for an editor using the API."""
+        return cls(editor, editor.email)
+
+    @classmethod
+    def cli(cls) -> Who:
+        """Return the actor for the command line."""
+        return cls(None, cli_actor())
+
+
+async def record_as(
+    session: AsyncSession,
+    who: Who,
+    action: str,
+    subject: str,
+    details: Mapping[str, Any],
+    at: datetime,
+) -> None:
+    """Add an audit entry for ``who`` to the session's transaction."""
+    await record(
+        session,
+        editor=who.editor,
+        actor=who.actor,
+        action=action,
+        subject=subject,
+        details=dict(details),
+        at=at,
+    )

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.db import insert_for
 from alerts.editors import audit
+from alerts.editors.audit import Who
 from alerts.errors import NotFound
 from alerts.hrc.calendar import (
     Calendar,
@@ -29,9 +30,6 @@ from alerts.hrc.countdown import Countdown, geneva_date, observance_countdown, s
 from alerts.hrc.ics import sessions_from_ics
 from alerts.models import Article, HrcSession
 from alerts.timeutil import utcnow
-
-if TYPE_CHECKING:
-    from alerts.digests.editions import Who
 
 SESSIONS_FILE = "hrc-sessions.toml"
 _FIELDS = ("title", "opens", "closes", "closed", "location", "tentative", "source")

@@ -6,19 +6,17 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.editors import audit
+from alerts.editors.audit import Who
 from alerts.errors import NotFound, ValidationError
 from alerts.ingest.store import Tagged, clear_tags, insert_tags, load_lookup, tag_article
 from alerts.models import Article, ArticleCountry, ArticleTopic, SourceTopic, Topic
 from alerts.taxonomy.tagger import Tagger
-
-if TYPE_CHECKING:
-    from alerts.digests.editions import Who
 
 
 class Keep(Enum):

@@ -7,7 +7,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
@@ -17,14 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.db import insert_for
 from alerts.editors import audit
+from alerts.editors.audit import Who
 from alerts.errors import NotFound
 from alerts.ingest import IngestError, UnsafeURLError
 from alerts.ingest.guard import Resolver, check_url, is_file_url, resolve_host
 from alerts.models import Source, SourceTopic, Topic
 from alerts.timeutil import utcnow
-
-if TYPE_CHECKING:
-    from alerts.digests.editions import Who
 
 Origin = Literal["cli", "opml", "api", "web"]
 # file: URLs read the local disk, so only the operator's own tools may add them.

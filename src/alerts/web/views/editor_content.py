@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from alerts.digests.editions import Who
+from alerts.editors.audit import Who
 from alerts.errors import NotFound, ValidationError
 from alerts.hrc.calendar import DEFAULT_LOCATION, CalendarError, SessionDef, session_title
 from alerts.hrc.store import (

@@ -8,9 +8,9 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.digests import editions
-from alerts.digests.editions import Who
 from alerts.digests.manage import get_digest, list_digests
 from alerts.digests.preview import preview, send_test
+from alerts.editors.audit import Who
 from alerts.errors import NotFound, ValidationError
 from alerts.mail.transactional import Branding
 from alerts.mail.transport import transport_for

@@ -5,9 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from alerts.digests import editions
-from alerts.digests.editions import Who
 from alerts.digests.manage import get_digest
 from alerts.editors import audit
+from alerts.editors.audit import Who
 from alerts.errors import NotFound
 from alerts.models import EditionStatus, Editor
 from alerts.queue import enqueue_edition

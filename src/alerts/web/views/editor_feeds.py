@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from alerts.digests.alerts import create_alert_editions, start_alerts
-from alerts.digests.editions import Who, record
+from alerts.editors.audit import Who, record_as
 from alerts.ingest.pipeline import FetchOutcome, fetch_source, fetcher_for
 from alerts.ingest.sources import (
     SourceHealth,
@@ -106,7 +106,9 @@ async def feed_fetch(request: web.Request, editor: Editor) -> web.Response:
     now = utcnow()
     async with sessionmaker.begin() as session:
         details = {"status": outcome.status, "new": outcome.new, "error": outcome.error}
-        await record(session, Who.of(editor), "source.fetch", f"source:{source_id}", details, now)
+        await record_as(
+            session, Who.of(editor), "source.fetch", f"source:{source_id}", details, now
+        )
         # As the worker does: subscribers who chose "immediate" hear of new articles.
         editions = await create_alert_editions(session, outcome.new_ids, now=now)
         feed = feed_json(await source_health(session, source_id))
