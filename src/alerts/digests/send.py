@@ -27,6 +27,8 @@ from alerts.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
+MAX_SELECTIONS = 10_000
+
 
 class RawSender(Protocol):
     """Delivers message bytes: an SMTP pool, or the local outbox."""
@@ -103,6 +105,10 @@ class EditionSender:
     policy: SendPolicy = field(default_factory=SendPolicy)
     clock: Callable[[], datetime] = utcnow
     _buffer: list[claim.Outcome] = field(default_factory=list)
+    # Many readers make the same choices: select each distinct choice's articles once.
+    _selections: dict[tuple[frozenset[str], frozenset[str]], list[ArticleItem]] = field(
+        default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         self._envelope_from = self.branding.envelope_from
@@ -174,11 +180,20 @@ class EditionSender:
                 if row is None or not row.active:
                     self._done(item, DeliveryStatus.SKIPPED, "not an active subscriber", report)
                     continue
-                chosen = select_for(prepared.articles, row.topics, row.countries)
+                chosen = self._select(prepared, row)
                 if not chosen and not prepared.send_when_empty:
                     self._done(item, DeliveryStatus.SKIPPED, "nothing matched", report)
                     continue
                 await queue.put((item, row, chosen, send_by))
+
+    def _select(self, prepared: Prepared, row: SubscriberRow) -> list[ArticleItem]:
+        key = (row.topics, row.countries)
+        chosen = self._selections.get(key)
+        if chosen is None:
+            chosen = select_for(prepared.articles, row.topics, row.countries)
+            if len(self._selections) < MAX_SELECTIONS:
+                self._selections[key] = chosen
+        return chosen
 
     async def _lane(
         self, prepared: Prepared, queue: asyncio.Queue[_Job | None], report: Report
