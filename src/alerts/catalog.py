@@ -59,14 +59,6 @@ class Catalog:
         """Return every known country code."""
         return frozenset(c.code for r in self.regions for c in r.countries)
 
-    def country_name(self, code: str) -> str:
-        """Return the display name of a country code."""
-        for region in self.regions:
-            for country in region.countries:
-                if country.code == code:
-                    return country.name
-        return code
-
 
 async def sync_catalog(session: AsyncSession, feeds_dir: Path) -> tuple[int, int]:
     """Upsert topics and countries from the shipped files; return how many of each."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Connection
@@ -43,8 +41,3 @@ async def _run(settings: Settings, url: str | None, action: object) -> None:
             await conn.run_sync(run)
     finally:
         await engine.dispose()
-
-
-def upgrade_sync(settings: Settings) -> None:
-    """Run ``upgrade`` from synchronous code such as the CLI."""
-    asyncio.run(upgrade(settings))

@@ -49,11 +49,6 @@ def intro_html(markdown: str, base_url: str) -> str:
     return nh3.clean(html, url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer")
 
 
-def render_subject(template: str, *, digest: str, count: int, date: str) -> str:
-    """Render the digest's subject template (sandboxed: editors write it)."""
-    return SubjectTemplate(template, digest=digest, date=date)(count)
-
-
 class SubjectTemplate:
     """An editor's subject template compiled once, rendered once per distinct article count."""
 
