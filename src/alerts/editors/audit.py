@@ -92,7 +92,7 @@ async def record_as(
     action: str,
     subject: str,
     details: Mapping[str, Any],
-    at: datetime,
+    at: datetime | None = None,
 ) -> None:
     """Add an audit entry for ``who`` to the session's transaction."""
     await record(

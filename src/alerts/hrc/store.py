@@ -16,8 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.db import insert_for
-from alerts.editors import audit
-from alerts.editors.audit import Who
+from alerts.editors.audit import Who, record_as
 from alerts.errors import NotFound
 from alerts.hrc.calendar import (
     Calendar,
@@ -118,7 +117,7 @@ async def add_session(
     except IntegrityError as e:
         raise SessionExistsError(f"{session_def.code} is already in the calendar.") from e
     if who is not None:
-        await _record(session, who, "session.add", session_def.code, _plain(_values(session_def)))
+        await record_as(session, who, "session.add", session_def.code, _plain(_values(session_def)))
 
 
 async def update_session(
@@ -135,7 +134,7 @@ async def update_session(
     for name in changes:
         setattr(row, name, getattr(changed, name))
     row.updated_at = utcnow()
-    await _record(session, who, "session.update", changed.code, {"changes": _plain(changes)})
+    await record_as(session, who, "session.update", changed.code, {"changes": _plain(changes)})
     return changed
 
 
@@ -145,20 +144,12 @@ async def import_ics(session: AsyncSession, data: bytes, *, who: Who | None = No
     await _upsert(session, defs)
     numbers = [d.number for d in defs]
     if who is not None:
-        await _record(session, who, "session.import", "ics", {"numbers": numbers})
+        await record_as(session, who, "session.import", "ics", {"numbers": numbers})
     return numbers
 
 
 def _plain(values: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}
-
-
-async def _record(
-    session: AsyncSession, who: Who, action: str, subject: str, details: dict[str, Any]
-) -> None:
-    await audit.record(
-        session, editor=who.editor, actor=who.actor, action=action, subject=subject, details=details
-    )
 
 
 async def list_sessions(session: AsyncSession) -> list[SessionDef]:

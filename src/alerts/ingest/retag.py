@@ -11,8 +11,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alerts.editors import audit
-from alerts.editors.audit import Who
+from alerts.editors.audit import Who, record_as
 from alerts.errors import NotFound, ValidationError
 from alerts.ingest.store import Tagged, clear_tags, insert_tags, load_lookup, tag_article
 from alerts.models import Article, ArticleCountry, ArticleTopic, SourceTopic, Topic
@@ -75,15 +74,7 @@ async def retag_article(
             details["countries"] = {"from": list(before.countries), "to": sorted(codes)}
         if not isinstance(hrc_session, Keep):
             details["session"] = {"from": before.article.session_number, "to": hrc_session}
-        await audit.record(
-            session,
-            editor=who.editor,
-            actor=who.actor,
-            action="article.retag",
-            subject=f"article:{article_id}",
-            details=details,
-            at=now,
-        )
+        await record_as(session, who, "article.retag", f"article:{article_id}", details, now)
 
 
 async def list_articles(

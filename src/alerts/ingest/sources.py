@@ -16,13 +16,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.db import insert_for
-from alerts.editors import audit
-from alerts.editors.audit import Who
+from alerts.editors.audit import Who, record_as
 from alerts.errors import NotFound
 from alerts.ingest import IngestError, UnsafeURLError
 from alerts.ingest.guard import Resolver, check_url, is_file_url, resolve_host
 from alerts.models import Source, SourceTopic, Topic
-from alerts.timeutil import utcnow
 
 Origin = Literal["cli", "opml", "api", "web"]
 # file: URLs read the local disk, so only the operator's own tools may add them.
@@ -140,7 +138,7 @@ async def add_source(
     await set_source_topics(session, source.id, ids)
     if who is not None:
         details = {"url": url, "origin": origin, "interval": interval, "topics": sorted(topics)}
-        await _record(session, who, "source.add", source, details)
+        await record_as(session, who, "source.add", f"source:{source.id}", details)
     return source
 
 
@@ -164,26 +162,8 @@ async def change_source(
         source.active = bool(changes["active"])
         if source.active:  # due at the next run
             source.next_fetch_at = None
-    await _record(session, who, "source.update", source, {"changes": dict(changes)}, now)
-
-
-async def _record(
-    session: AsyncSession,
-    who: Who,
-    action: str,
-    source: Source,
-    details: dict[str, Any],
-    at: datetime | None = None,
-) -> None:
-    subject = f"source:{source.id}"
-    await audit.record(
-        session,
-        editor=who.editor,
-        actor=who.actor,
-        action=action,
-        subject=subject,
-        details=details,
-        at=at or utcnow(),
+    await record_as(
+        session, who, "source.update", f"source:{source.id}", {"changes": dict(changes)}, now
     )
 
 
