@@ -201,7 +201,8 @@ async def test_two_workers_on_one_edition_send_each_message_once(
     readers = [{"email": f"w{i}@example.org"} for i in range(120)]
     edition_id = await edition_with_readers(sessionmaker, readers)
     other = digest_deps(settings, sessionmaker, redis)
-    smtp.flaky(delay=0.002)
+    # Slow enough that both senders are ready before either could finish alone.
+    smtp.flaky(delay=0.02)
     try:
         first, second = await asyncio.gather(
             send(deps, edition_id, batch_size=10), send(other, edition_id, batch_size=10)
