@@ -220,7 +220,8 @@ async def test_paused_edition_stops_and_resumes_without_resending(
 ) -> None:
     readers = [{"email": f"p{i}@example.org"} for i in range(40)]
     edition_id = await edition_with_readers(sessionmaker, readers)
-    smtp.flaky(delay=0.01)
+    # The server takes five messages, then holds the rest until the edition is paused.
+    smtp.hold_after(5)
 
     async def pause_soon() -> None:
         while len(smtp.messages) < 5:
@@ -229,6 +230,7 @@ async def test_paused_edition_stops_and_resumes_without_resending(
             assert await set_status(
                 session, edition_id, EditionStatus.PAUSED, allowed_from={EditionStatus.SENDING}
             )
+        smtp.release()
 
     report, _ = await asyncio.gather(send(deps, edition_id, batch_size=5), pause_soon())
     assert report.stopped == "paused"

@@ -37,10 +37,17 @@ class _Handler:
     drop_every: int = 0
     delay: float = 0.0
     seen: int = 0
+    hold_after: int | None = None
+    arrived: int = 0
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if self.delay:
             await asyncio.sleep(self.delay)
+        with self.lock:
+            self.arrived += 1
+            arrived = self.arrived
+        while self.hold_after is not None and arrived > self.hold_after:
+            await asyncio.sleep(0.005)
         with self.lock:
             self.seen += 1
             n = self.seen
@@ -100,6 +107,14 @@ class RecordingSMTP:
         """Refuse every ``every``-th message with ``reply`` and drop every ``drop_every``-th."""
         self._handler.every, self._handler.every_reply = every, reply
         self._handler.drop_every, self._handler.delay = drop_every, delay
+
+    def hold_after(self, count: int) -> None:
+        """Keep every message after the first ``count`` waiting in DATA until ``release``."""
+        self._handler.hold_after = count
+
+    def release(self) -> None:
+        """Let held messages through."""
+        self._handler.hold_after = None
 
     def to(self, address: str) -> list[EmailMessage]:
         """Return the messages sent to ``address``."""
