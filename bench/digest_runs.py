@@ -13,11 +13,11 @@ import asyncpg
 from digest_data import Planned, Population
 from digest_procs import BIN, REPO, BenchError, Sink, Worker, postgres_cpu
 from redis.asyncio import Redis
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from alerts.db import Sessionmaker
-from alerts.models import Delivery
+from alerts.models import Delivery, Edition, EditionStatus
 from alerts.queue import connect, enqueue_edition
 
 MB = 1024 * 1024
@@ -104,6 +104,31 @@ async def first_sent(sessionmaker: Sessionmaker, edition_id: int) -> float:
     return when.timestamp() if when else time.time()
 
 
+async def finished_at(sessionmaker: Sessionmaker, edition_id: int) -> float | None:
+    """Return the epoch time the senders marked the edition sent, or None while it is not.
+
+    One primary-key read: polling the ledger itself (a count over 100,000 rows, ten times a
+    second) took ~0.4 of a core from PostgreSQL during the run it measured.
+    """
+    async with sessionmaker() as session:
+        row = (
+            await session.execute(
+                select(Edition.status, Edition.finished_at).where(Edition.id == edition_id)
+            )
+        ).one()
+    return row.finished_at.timestamp() if row.status == EditionStatus.SENT else None
+
+
+async def cancel(sessionmaker: Sessionmaker, edition_id: int) -> None:
+    """Cancel an edition a run left unfinished, so no later run's workers recover it."""
+    async with sessionmaker.begin() as session:
+        await session.execute(
+            update(Edition)
+            .where(Edition.id == edition_id, Edition.status == EditionStatus.SENDING)
+            .values(status=EditionStatus.CANCELLED)
+        )
+
+
 async def hand_out(workers: list[Worker], redis_url: str, edition_id: int) -> None:
     """Enqueue one sender per worker, each picked up by a different worker.
 
@@ -157,18 +182,22 @@ async def send_run(
         sink0 = ctx.sink.received()
         await hand_out(workers, limits.redis_url, edition_id)
         deadline = time.monotonic() + limits.max_send_seconds
+        finished = None
         while time.monotonic() < deadline:
             for w in workers:
                 w.sample()
                 if w.proc.poll() is not None:
                     raise BenchError(f"worker exited during the run:\n{w.tail()}")
-            counts = await ledger(ctx.sessionmaker, edition_id)
-            if counts.get("pending", 0) == 0:
+            finished = await finished_at(ctx.sessionmaker, edition_id)
+            if finished is not None:
                 run.complete = True
                 break
             await asyncio.sleep(0.1)
-        finished = time.time()
+        if finished is None:
+            finished = time.time()
+            await cancel(ctx.sessionmaker, edition_id)
         run.seconds = finished - await first_sent(ctx.sessionmaker, edition_id)
+        counts = await ledger(ctx.sessionmaker, edition_id)
         run.sent, run.skipped = counts.get("sent", 0), counts.get("skipped", 0)
         run.failed = counts.get("failed", 0)
         run.worker_cpu = sum(w.cpu() for w in workers) - cpu0[0]
