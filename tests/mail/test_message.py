@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alerts.mail.message import Envelope, message_bytes
-from alerts.mail.render import Rendered
+from alerts.mail.render import Lines, Rendered, RenderedParts
 
 ENVELOPE = Envelope(
     sender="Stay in the loop <alerts@loop.example>",
@@ -83,3 +83,25 @@ def test_header_injection_is_refused(bad: str) -> None:
     body = Rendered(subject=bad, text="t\n", html="<p>h</p>\n")
     with pytest.raises(ValueError, match="linefeed or carriage return"):
         message_bytes(ENVELOPE, body)
+
+
+def _without_boundary(data: bytes) -> bytes:
+    boundary = data.split(b'boundary="', 1)[1].split(b'"', 1)[0]
+    return data.replace(boundary, b"BOUNDARY")
+
+
+_piece = st.one_of(
+    st.text(alphabet="ab=. \n\r\u00e9", max_size=30),
+    st.text(alphabet="ab=. \u00e9", max_size=90).map(lambda s: Lines(s + "\n")),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.lists(_piece, max_size=12), html=st.lists(_piece, max_size=12))
+def test_a_body_in_pieces_is_written_as_the_joined_body(text: list[str], html: list[str]) -> None:
+    pieces = RenderedParts(subject="Pieces", text=text, html=html)
+    # Twice: the second time shared pieces come from the cache.
+    for _ in range(2):
+        assert _without_boundary(message_bytes(ENVELOPE, pieces)) == _without_boundary(
+            message_bytes(ENVELOPE, pieces.joined())
+        )

@@ -33,6 +33,9 @@ def test_data_form_writes_what_aiosmtplib_writes(message: bytes) -> None:
 def test_data_form_of_line_soup(pieces: list[bytes]) -> None:
     message = b"".join(pieces)
     assert data_form(message)[0] == aiosmtplib_form(message)
+    # A caller that vouches for CRLF line ends skips the check, with the same result.
+    crlf = normalize_message_line_endings(message)
+    assert data_form(crlf, crlf=True) == data_form(crlf)
 
 
 def test_size_counts_the_message_before_dots_are_doubled() -> None:

@@ -31,7 +31,7 @@ from mjml import mjml2html
 
 from alerts.digests.content import ArticleItem, EditionContext, Recipient
 from alerts.errors import AlertsError
-from alerts.mail.render import Rendered
+from alerts.mail.render import Lines, Rendered, RenderedParts
 from alerts.mail.transactional import Branding
 
 SUMMARY_CHARS = 300
@@ -54,25 +54,48 @@ class TemplateProblem(AlertsError):
 
 @dataclass(frozen=True)
 class _Skeleton:
-    """A rendered body cut at its slot tokens: literal, slot, literal, ..., literal."""
+    """A rendered body cut at its slot tokens: literal, slot, literal, ..., literal.
 
-    literals: tuple[str, ...]
+    Each literal is kept in pieces: the end of the line a slot is on, the whole lines after it
+    (``Lines``, shared by every copy), and the start of the next slot's line.
+    """
+
+    pieces: tuple[tuple[str, ...], ...]
     slots: tuple[str, ...]
 
     @classmethod
     def cut(cls, rendered: str, pattern: re.Pattern[str], name: str) -> _Skeleton:
-        pieces = pattern.split(rendered)
-        skeleton = cls(literals=tuple(pieces[0::2]), slots=tuple(pieces[1::2]))
-        if missing := _FOOTER_SLOTS - set(skeleton.slots):
+        split = pattern.split(rendered)
+        literals, slots = split[0::2], tuple(split[1::2])
+        if missing := _FOOTER_SLOTS - set(slots):
             raise TemplateProblem(f"{name} does not show {', '.join(sorted(missing))}")
-        return skeleton
+        pieces = tuple(_lines_of(lit, line_start=i == 0) for i, lit in enumerate(literals))
+        return cls(pieces=pieces, slots=slots)
 
-    def fill(self, values: Mapping[str, str]) -> str:
-        out = [self.literals[0]]
-        for slot, literal in zip(self.slots, self.literals[1:], strict=True):
-            out.append(values[slot])
-            out.append(literal)
-        return "".join(out)
+    def parts(self, values: Mapping[str, str | Sequence[str]]) -> list[str]:
+        out = list(self.pieces[0])
+        for slot, pieces in zip(self.slots, self.pieces[1:], strict=True):
+            value = values[slot]
+            if isinstance(value, str):
+                out.append(value)
+            else:
+                out.extend(value)
+            out.extend(pieces)
+        return out
+
+
+def _lines_of(literal: str, *, line_start: bool) -> tuple[str, ...]:
+    """Split ``literal`` into the rest of its first line, its whole lines, and its last line."""
+    first = 0 if line_start else literal.find("\n") + 1
+    last = literal.rfind("\n") + 1
+    if last <= first:
+        return (literal,)
+    return tuple(p for p in (literal[:first], Lines(literal[first:last]), literal[last:]) if p)
+
+
+# An article or group heading: its HTML and text, each as shared lines (followed by the next
+# block) and as the plain block (the last one), and for articles the groups it belongs to.
+_Block = tuple[Lines, str, Lines, str]
 
 
 class DigestRenderer:
@@ -101,8 +124,8 @@ class DigestRenderer:
         self._html_empty = str(_macro(html_blocks, "no_articles")())
         self._text_empty = str(_macro(text_blocks, "no_articles")()).strip()
         self._preview_tail = ctx.countdowns[0].text if ctx.countdowns else ctx.digest_name
-        self._articles: dict[int, tuple[str, str, tuple[str, ...]]] = {}
-        self._groups: dict[str, tuple[str, str, tuple[str, str]]] = {}
+        self._articles: dict[int, tuple[_Block, tuple[str, ...]]] = {}
+        self._groups: dict[str, tuple[_Block, tuple[str, str]]] = {}
 
     @classmethod
     async def create(
@@ -165,56 +188,60 @@ class DigestRenderer:
 
     def render(self, recipient: Recipient, articles: Sequence[ArticleItem]) -> Rendered:
         """Return ``recipient``'s copy holding ``articles`` (already selected for them)."""
+        return self.render_parts(recipient, articles).joined()
+
+    def render_parts(self, recipient: Recipient, articles: Sequence[ArticleItem]) -> RenderedParts:
+        """Return ``recipient``'s copy in pieces, most of them shared with other copies."""
         html_body, text_body = self._articles_for(recipient, articles)
         count = len(articles)
         preview = f"{count} new article{'' if count == 1 else 's'}" if count else "No new articles"
-        values = {
+        values: dict[str, str | Sequence[str]] = {
             "email": recipient.email,
             "manage_url": recipient.manage_url,
             "unsubscribe_url": recipient.unsubscribe_url,
         }
-        html_values = {k: html.escape(v) for k, v in values.items()}
+        html_values: dict[str, str | Sequence[str]] = {
+            k: html.escape(v) for k, v in values.items() if isinstance(v, str)
+        }
         html_values["preview"] = html.escape(f"{preview} · {self._preview_tail}")
         html_values["articles"] = html_body
         values["preview"] = ""
         values["articles"] = text_body
-        return Rendered(
+        return RenderedParts(
             subject=self.ctx.subject_of(count),
-            text=self._text.fill(values),
-            html=self._html.fill(html_values),
+            text=self._text.parts(values),
+            html=self._html.parts(html_values),
         )
 
     def _articles_for(
         self, recipient: Recipient, articles: Sequence[ArticleItem]
-    ) -> tuple[str, str]:
+    ) -> tuple[str | list[str], str | list[str]]:
         if not self._with_articles:
             return "", ""
         if not articles:
             return self._html_empty, self._text_empty
         chosen = recipient.topics if self._by_topic else recipient.countries
-        grouped: dict[str, list[tuple[datetime, int, str, str]]] = {}
+        grouped: dict[str, list[tuple[datetime, int, _Block]]] = {}
         for article in articles:
-            html_block, text_block, keys = self._article(article)
+            block, keys = self._article(article)
             key = next((k for k in keys if k in chosen), keys[0]) if chosen else keys[0]
-            grouped.setdefault(key, []).append(
-                (article.published_at, article.id, html_block, text_block)
-            )
-        html_parts: list[str] = []
-        text_parts: list[str] = []
-        for key in sorted(grouped, key=lambda k: self._group(k)[2]):
-            html_heading, text_heading, _ = self._group(key)
-            html_parts.append(html_heading)
-            text_parts.append(text_heading)
-            for _when, _id, html_block, text_block in sorted(grouped[key], reverse=True):
-                html_parts.append(html_block)
-                text_parts.append(text_block)
-        return "\n".join(html_parts), "\n\n".join(text_parts)
+            grouped.setdefault(key, []).append((article.published_at, article.id, block))
+        blocks: list[_Block] = []
+        for key in sorted(grouped, key=lambda k: self._group(k)[1]):
+            blocks.append(self._group(key)[0])
+            blocks.extend(block for _when, _id, block in sorted(grouped[key], reverse=True))
+        # Blocks are separated by a newline in HTML and a blank line in text: every block but
+        # the last is a shared piece that ends with its separator.
+        html_parts: list[str] = [b[0] for b in blocks]
+        text_parts: list[str] = [b[2] for b in blocks]
+        html_parts[-1], text_parts[-1] = blocks[-1][1], blocks[-1][3]
+        return html_parts, text_parts
 
-    def _article(self, article: ArticleItem) -> tuple[str, str, tuple[str, ...]]:
+    def _article(self, article: ArticleItem) -> tuple[_Block, tuple[str, ...]]:
         cached = self._articles.get(article.id)
         if cached is None:
             own = article.topics if self._by_topic else article.countries
-            keys = tuple(sorted(own, key=lambda k: self._group(k)[2])) or (OTHER_GROUP,)
+            keys = tuple(sorted(own, key=lambda k: self._group(k)[1])) or (OTHER_GROUP,)
             flat = " ".join(article.summary_text.split())
             summary = _trim(flat)
             # Keep the sanitised HTML (links, emphasis) unless it has to be cut short.
@@ -224,23 +251,26 @@ class DigestRenderer:
                 else summary
             )
             args = (article.title, article.url, article.source_title, _date(article.published_at))
-            cached = (
+            block = _block(
                 str(self._html_article(*args, html_summary)),
                 str(self._text_article(*args, _wrap(summary))).strip(),
-                keys,
             )
-            self._articles[article.id] = cached
+            cached = self._articles[article.id] = (block, keys)
         return cached
 
-    def _group(self, key: str) -> tuple[str, str, tuple[str, str]]:
+    def _group(self, key: str) -> tuple[_Block, tuple[str, str]]:
         cached = self._groups.get(key)
         if cached is None:
             name = self._names.get(key, key) if key else OTHER_NAME
             # "Other news" sorts last whatever its name.
             sort_key = (name.casefold(), key) if key else ("\U0010ffff", "")
-            cached = (str(self._html_group(name)), str(self._text_group(name, "-")), sort_key)
-            self._groups[key] = cached
+            block = _block(str(self._html_group(name)), str(self._text_group(name, "-")))
+            cached = self._groups[key] = (block, sort_key)
         return cached
+
+
+def _block(html_block: str, text_block: str) -> _Block:
+    return (Lines(html_block + "\n"), html_block, Lines(text_block + "\n\n"), text_block)
 
 
 def _macro(module: Any, name: str) -> Callable[..., str]:

@@ -20,7 +20,7 @@ from alerts.errors import PermanentMailError, TransientMailError
 from alerts.links import Links
 from alerts.mail.message import Envelope, message_bytes, message_id_for
 from alerts.mail.pool import SendRate
-from alerts.mail.render import Rendered
+from alerts.mail.render import RenderedParts
 from alerts.mail.transactional import Branding
 from alerts.models import DeliveryStatus, Edition, EditionStatus
 from alerts.timeutil import utcnow
@@ -35,8 +35,10 @@ class RawSender(Protocol):
 
     size: int
 
-    async def send(self, sender: str, recipients: Sequence[str], data: bytes) -> str:
-        """Send; raise TransientMailError or PermanentMailError."""
+    async def send(
+        self, sender: str, recipients: Sequence[str], data: bytes, *, crlf: bool = False
+    ) -> str:
+        """Send; raise TransientMailError or PermanentMailError. ``crlf``: lines end in CRLF."""
         ...
 
     async def close(self) -> None:
@@ -47,8 +49,8 @@ class RawSender(Protocol):
 class EditionRenderer(Protocol):
     """Renders one subscriber's message from parts built once per edition."""
 
-    def render(self, recipient: Recipient, articles: Sequence[ArticleItem]) -> Rendered:
-        """Return the subject, text and HTML for one recipient."""
+    def render_parts(self, recipient: Recipient, articles: Sequence[ArticleItem]) -> RenderedParts:
+        """Return the subject, text and HTML for one recipient, in pieces."""
         ...
 
 
@@ -226,7 +228,8 @@ class EditionSender:
         if not self.rate.unlimited:
             await self.rate.acquire()
         try:
-            response = await self.sender.send(self._envelope_from, [row.email], data)
+            # message_bytes ends every line with CRLF.
+            response = await self.sender.send(self._envelope_from, [row.email], data, crlf=True)
         except PermanentMailError as e:
             self._done(item, DeliveryStatus.FAILED, str(e), report, hard_bounce=True)
         except TransientMailError as e:
@@ -246,7 +249,7 @@ class EditionSender:
             manage_url=self.links.manage(row),
             unsubscribe_url=self.links.unsubscribe(row),
         )
-        body = prepared.renderer.render(recipient, chosen)
+        body = prepared.renderer.render_parts(recipient, chosen)
         message_id = message_id_for(f"edition-{prepared.edition_id}", row.id, self.branding.host)
         data = message_bytes(
             Envelope(

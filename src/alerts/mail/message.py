@@ -14,6 +14,7 @@ import random
 import re
 import sys
 from binascii import b2a_qp
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
@@ -23,7 +24,7 @@ from email.policy import SMTP
 from email.utils import format_datetime
 from functools import lru_cache
 
-from alerts.mail.render import Rendered
+from alerts.mail.render import Lines, Rendered, RenderedParts
 
 # Long List-Unsubscribe URLs stay on one line (RFC 5322 allows 998 characters).
 POLICY = SMTP.clone(max_line_length=998)
@@ -53,6 +54,9 @@ _rng = random.Random()
 # then it starts again rather than grow with the audience.
 _QP_CACHE_LINES = 20_000
 _qp_lines: dict[bytes, bytes] = {}
+# Encoded ``Lines`` pieces: a few hundred per edition (template blocks, articles, headings).
+_QP_CACHE_PIECES = 5_000
+_qp_pieces: dict[str, bytes] = {}
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,7 @@ class Envelope:
     date: datetime
 
 
-def message_bytes(envelope: Envelope, body: Rendered) -> bytes:
+def message_bytes(envelope: Envelope, body: Rendered | RenderedParts) -> bytes:
     """Return a multipart/alternative message with the unsubscribe headers of RFC 2369/8058."""
     # The email package's boundary form. It cannot occur in the parts: quoted-printable
     # writes every "=" of the content as "=3D", so no encoded line holds "==".
@@ -87,12 +91,12 @@ def message_bytes(envelope: Envelope, body: Rendered) -> bytes:
             dash,
             CRLF,
             _TEXT_PART,
-            _qp(body.text),
+            _encode(body.text),
             CRLF,
             dash,
             CRLF,
             _HTML_PART,
-            _qp(body.html),
+            _encode(body.html),
             CRLF,
             dash,
             b"--\r\n",
@@ -110,6 +114,38 @@ def build_message(envelope: Envelope, body: Rendered) -> EmailMessage:
 def message_id_for(kind: str, key: int | str, host: str) -> str:
     """Return a stable Message-ID, so a retried send is recognisably the same message."""
     return f"<{kind}.{key}@{host}>"
+
+
+def _encode(body: str | Sequence[str]) -> bytes:
+    return _qp(body) if isinstance(body, str) else _qp_parts(body)
+
+
+def _qp_parts(parts: Sequence[str]) -> bytes:
+    # A ``Lines`` piece that starts a line is encoded once per run and looked up (by the same
+    # string object, whose hash is cached); the pieces between are encoded line by line.
+    cache = _qp_pieces
+    if len(cache) > _QP_CACHE_PIECES:
+        cache.clear()
+    out: list[bytes] = []
+    pending: list[str] = []
+    line_start = True
+    for part in parts:
+        if not part:
+            continue
+        if line_start and type(part) is Lines:
+            if pending:
+                out.append(_qp("".join(pending)))
+                pending = []
+            encoded = cache.get(part)
+            if encoded is None:
+                encoded = cache[part] = _qp(part)
+            out.append(encoded)
+        else:
+            pending.append(part)
+        line_start = part[-1] == "\n"
+    if pending or not out:
+        out.append(_qp("".join(pending)))
+    return b"".join(out)
 
 
 def _qp(text: str) -> bytes:

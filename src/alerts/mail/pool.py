@@ -31,11 +31,13 @@ class SmtpPool:
         self._idle: deque[SmtpConnection] = deque(self._all)
         self._waiters: deque[asyncio.Future[SmtpConnection]] = deque()
 
-    async def send(self, sender: str, recipients: Sequence[str], data: bytes) -> str:
-        """Send raw message bytes over a pooled connection."""
+    async def send(
+        self, sender: str, recipients: Sequence[str], data: bytes, *, crlf: bool = False
+    ) -> str:
+        """Send raw message bytes over a pooled connection (``crlf``: see SmtpConnection)."""
         conn = await self._acquire()
         try:
-            return await conn.send(sender, recipients, data)
+            return await conn.send(sender, recipients, data, crlf=crlf)
         finally:
             self._release(conn)
 
@@ -78,7 +80,9 @@ class OutboxSender:
     def __init__(self, sessionmaker: Sessionmaker) -> None:
         self._sessionmaker = sessionmaker
 
-    async def send(self, sender: str, recipients: Sequence[str], data: bytes) -> str:
+    async def send(
+        self, sender: str, recipients: Sequence[str], data: bytes, *, crlf: bool = False
+    ) -> str:
         """Store the message; a resend with the same Message-ID stores nothing twice."""
         headers = BytesHeaderParser(policy=policy.default).parsebytes(data)
         message_id = str(headers["Message-ID"])

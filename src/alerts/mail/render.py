@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -20,6 +20,29 @@ class Rendered:
     subject: str
     text: str
     html: str
+
+
+class Lines(str):
+    """Whole lines (ending in a newline) that recur in many messages of one run.
+
+    A digest's copies share most of their text (the template around the articles, and the
+    article blocks); the MIME writer encodes a ``Lines`` piece once and looks it up after.
+    """
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True)
+class RenderedParts:
+    """A rendered body in pieces: joined, they are the text and HTML of ``Rendered``."""
+
+    subject: str
+    text: Sequence[str]
+    html: Sequence[str]
+
+    def joined(self) -> Rendered:
+        """Return the body as whole strings."""
+        return Rendered(self.subject, "".join(self.text), "".join(self.html))
 
 
 class MailRenderer:

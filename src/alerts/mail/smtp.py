@@ -59,13 +59,19 @@ class SmtpConnection:
         self._config = config
         self._client: aiosmtplib.SMTP | None = None
 
-    async def send(self, sender: str, recipients: Sequence[str], data: bytes) -> str:
-        """Send raw message bytes; raise TransientMailError or PermanentMailError."""
+    async def send(
+        self, sender: str, recipients: Sequence[str], data: bytes, *, crlf: bool = False
+    ) -> str:
+        """Send raw message bytes; raise TransientMailError or PermanentMailError.
+
+        ``crlf``: the caller vouches that every line of ``data`` ends in CRLF (as
+        ``message_bytes`` writes them), so the line endings are not checked again.
+        """
         try:
             if self._client is None or not self._client.is_connected:
                 self._client = await self._connect()
             if sender.isascii() and all(r.isascii() for r in recipients):
-                return await _transaction(self._client, sender, recipients, data)
+                return await _transaction(self._client, sender, recipients, data, crlf)
             # Internationalised addresses need SMTPUTF8, which sendmail negotiates.
             _, response = await self._client.sendmail(sender, list(recipients), data)
             return response
@@ -129,14 +135,15 @@ class SmtpConnection:
                 client.close()
 
 
-def data_form(message: bytes) -> tuple[bytes, int]:
+def data_form(message: bytes, *, crlf: bool = False) -> tuple[bytes, int]:
     """Return ``message`` as it goes after DATA, and its SIZE (RFC 1870).
 
     The same transformation as aiosmtplib's ``execute_data_command`` (RFC 5321 4.5.2: CRLF line
     ends, leading dots doubled, a final dot line), without its regular expressions when the
-    line endings are CRLF already. SIZE counts the message before dots are doubled.
+    line endings are CRLF already (checked, unless ``crlf`` says so). SIZE counts the message
+    before dots are doubled.
     """
-    if message.count(b"\n") == message.count(b"\r") == message.count(b"\r\n"):
+    if crlf or message.count(b"\n") == message.count(b"\r") == message.count(b"\r\n"):
         if not message.endswith(b"\r\n"):
             message += b"\r\n"
     else:
@@ -144,14 +151,16 @@ def data_form(message: bytes) -> tuple[bytes, int]:
     size = len(message)
     if message.startswith(b"."):
         message = b"." + message
-    return message.replace(b"\r\n.", b"\r\n..") + b".\r\n", size
+    if b"\n." in message:
+        message = message.replace(b"\r\n.", b"\r\n..")
+    return message + b".\r\n", size
 
 
 async def _transaction(
-    client: aiosmtplib.SMTP, sender: str, recipients: Sequence[str], message: bytes
+    client: aiosmtplib.SMTP, sender: str, recipients: Sequence[str], message: bytes, crlf: bool
 ) -> str:
     """Send one message with MAIL, RCPT and DATA; the caller resets the session on a refusal."""
-    data, size = data_form(message)
+    data, size = data_form(message, crlf=crlf)
     mail = [b"MAIL", b"FROM:<%s>" % sender.encode()]
     if client.supports_extension("size"):
         mail.append(b"SIZE=%d" % size)
