@@ -1,4 +1,10 @@
-"""Real digest messages rendered by the application, and a bare aiosmtplib loop to send them."""
+"""Real digest messages rendered by the application, and bare loops that only send them.
+
+``bare_loop`` is the reference of the targets: plain ``aiosmtplib.SMTP.sendmail``. With
+``prepared=True`` it sends through the worker's own ``SmtpConnection`` instead (the message put
+in its DATA form without aiosmtplib's regular expressions), so the difference between that loop
+and a worker is what the worker does besides SMTP.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +25,7 @@ from alerts.digests.recipients import load_subscribers
 from alerts.digests.send import EditionSender
 from alerts.links import Links
 from alerts.mail.pool import SendRate
+from alerts.mail.smtp import SmtpConfig, SmtpConnection
 from alerts.mail.transactional import Branding
 from alerts.models import Delivery
 
@@ -89,12 +96,26 @@ async def bare_loop(
     *,
     count: int,
     max_seconds: float,
+    prepared: bool = False,
 ) -> BareResult:
     """Send pre-built messages over ``connections`` clients, each one message at a time."""
     next_index = 0
     sent = 0
     sizes = 0
     deadline = time.monotonic() + max_seconds
+
+    async def alerts_client() -> None:
+        nonlocal next_index, sent, sizes
+        connection = SmtpConnection(SmtpConfig.from_url(f"smtp://127.0.0.1:{port}", timeout=30))
+        try:
+            while next_index < count and time.monotonic() < deadline:
+                recipient, data = messages[next_index % len(messages)]
+                next_index += 1
+                await connection.send(SENDER, [recipient], data, crlf=True)
+                sent += 1
+                sizes += len(data)
+        finally:
+            await connection.close()
 
     async def client() -> None:
         nonlocal next_index, sent, sizes
@@ -111,6 +132,7 @@ async def bare_loop(
             await smtp.quit()
 
     cpu0, t0 = time.process_time(), time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(connections)))
+    run = alerts_client if prepared else client
+    await asyncio.gather(*(run() for _ in range(connections)))
     seconds = time.perf_counter() - t0
     return BareResult(sent, seconds, time.process_time() - cpu0, sizes / max(sent, 1))
