@@ -105,3 +105,10 @@ def test_a_body_in_pieces_is_written_as_the_joined_body(text: list[str], html: l
         assert _without_boundary(message_bytes(ENVELOPE, pieces)) == _without_boundary(
             message_bytes(ENVELOPE, pieces.joined())
         )
+
+
+def test_a_dot_that_starts_a_line_is_written_as_an_escape() -> None:
+    body = Rendered(subject="S", text=".hidden\n..\n.\n", html=".mj-column { width: 100% }\n")
+    data = message_bytes(ENVELOPE, body)
+    assert b"\n." not in data  # nothing for SMTP to double
+    assert parts(parse(data)) == [("text/plain", norm(body.text)), ("text/html", norm(body.html))]

@@ -159,9 +159,21 @@ def _qp(text: str) -> bytes:
     for line in text.encode("utf-8").splitlines() or (b"",):
         encoded = cache.get(line)
         if encoded is None:
-            encoded = cache[line] = b2a_qp(line + CRLF, istext=True)
+            encoded = cache[line] = _dots_escaped(b2a_qp(line + CRLF, istext=True))
         out.append(encoded)
     return b"".join(out)
+
+
+def _dots_escaped(encoded: bytes) -> bytes:
+    # SMTP doubles a dot that starts a line, copying the whole message (the HTML part has CSS
+    # lines such as ".mj-column-per-100 {"). Quoted-printable may write that dot as "=2E",
+    # which decodes the same; a line that would then pass 76 characters keeps its dot.
+    if encoded[:1] != b"." and b"\n." not in encoded:
+        return encoded
+    lines = encoded.split(CRLF)
+    return CRLF.join(
+        b"=2E" + line[1:] if line[:1] == b"." and len(line) <= 74 else line for line in lines
+    )
 
 
 def _header(name: str, value: str) -> bytes:
