@@ -143,22 +143,8 @@ class Worker:
             return 0.0
         return float(t.user + t.system)
 
-    def pause(self) -> None:
-        """Freeze the worker (SIGSTOP) so that another one picks up the next job."""
-        os.kill(self.proc.pid, signal.SIGSTOP)
-
-    def resume(self) -> None:
-        """Let a paused worker run again."""
-        os.kill(self.proc.pid, signal.SIGCONT)
-
-    def picked(self, job_id: str) -> bool:
-        """Tell whether this worker's log shows it started job ``job_id``."""
-        return f"→ {job_id}:" in self.log.read_text(errors="replace")
-
     def stop(self) -> None:
-        """Stop the worker: SIGCONT in case it is paused, SIGTERM, SIGKILL after 15 s."""
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGCONT)
+        """Stop the worker: SIGTERM, SIGKILL after 15 s."""
         stop_process(self.proc, group=True, timeout=15)
 
 

@@ -129,28 +129,15 @@ async def cancel(sessionmaker: Sessionmaker, edition_id: int) -> None:
         )
 
 
-async def hand_out(workers: list[Worker], redis_url: str, edition_id: int) -> None:
-    """Enqueue one sender per worker, each picked up by a different worker.
+async def hand_out(redis_url: str, edition_id: int, senders: int) -> None:
+    """Queue the edition's senders as the scheduler does (SEND_PARALLELISM of them).
 
-    arq gives every queued job to whichever worker polls first, so two senders enqueued at
-    once usually land in one process. The others are frozen while each job is enqueued.
+    arq gives queued jobs to whichever worker polls first, often all of them to one; a worker
+    runs one sender per edition, and the others join the edition by themselves.
     """
     pool = await connect(redis_url)
     try:
-        for slot, worker in enumerate(workers):
-            others = [w for w in workers if w is not worker]
-            for w in others:
-                w.pause()
-            try:
-                await enqueue_edition(pool, edition_id, 1, slot_base=slot)
-                deadline = time.monotonic() + 15
-                while not worker.picked(f"edition:{edition_id}:{slot}"):
-                    if time.monotonic() > deadline:
-                        raise BenchError(f"no worker picked up slot {slot}:\n{worker.tail()}")
-                    await asyncio.sleep(0.02)
-            finally:
-                for w in others:
-                    w.resume()
+        await enqueue_edition(pool, edition_id, senders)
     finally:
         await pool.aclose()
 
@@ -180,7 +167,7 @@ async def send_run(
         pg_pids = await postgres_pids(ctx.admin_dsn)
         cpu0 = sum(w.cpu() for w in workers), postgres_cpu(pg_pids), ctx.sink.cpu()
         sink0 = ctx.sink.received()
-        await hand_out(workers, limits.redis_url, edition_id)
+        await hand_out(limits.redis_url, edition_id, n)
         deadline = time.monotonic() + limits.max_send_seconds
         finished = None
         while time.monotonic() < deadline:

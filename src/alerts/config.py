@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     send_batch_size: int = 200
     send_lease_seconds: int = 120
     send_parallelism: int = 2
+    # Every worker looks this often for sending editions it has no sender for, and joins them.
+    send_join_seconds: float = 2.0
     max_hard_bounces: int = 3
     send_retry_schedule: Annotated[tuple[int, ...], NoDecode] = (60, 300, 1800, 7200)
 

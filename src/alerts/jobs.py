@@ -18,8 +18,10 @@ from alerts.digests.jobs import (
     DigestDeps,
     digest_deps,
     digest_tick,
+    join_loop,
     recover_editions,
     send_edition,
+    stop_joined,
 )
 from alerts.errors import TransientMailError
 from alerts.ingest.fetch import Fetcher
@@ -121,11 +123,20 @@ async def startup(ctx: dict[str, Any]) -> None:
     await ctx["fetcher"].start()
     # One pool per worker process: feedparser on every core, started on the first fetch.
     ctx["parse_pool"] = parse_pool()
+    if settings.send_join_seconds > 0 and ctx.get("redis") is not None:
+        ctx["join_loop"] = asyncio.create_task(
+            join_loop(ctx["digests"], cast(ArqRedis, ctx["redis"]), settings.send_join_seconds)
+        )
     log.info("worker ready: %s", cast(DigestDeps, ctx["digests"]).owner)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
-    """Close the transport, the fetcher and the parse pool; dispose of the engine."""
+    """Stop joined senders; close the transport, fetcher and parse pool; dispose of the engine."""
+    if "join_loop" in ctx:
+        ctx["join_loop"].cancel()
+        await asyncio.gather(ctx["join_loop"], return_exceptions=True)
+    if "digests" in ctx:
+        await stop_joined(cast(DigestDeps, ctx["digests"]))
     if "mail" in ctx:
         await cast(MailDeps, ctx["mail"]).transport.close()
     if "digests" in ctx:

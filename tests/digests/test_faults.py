@@ -63,7 +63,6 @@ WORKER_ENV = {
 # With 4 connections per worker, 20 ms a message spreads an edition over a couple of seconds.
 SMTP_DELAY = 0.02
 DRAIN_TIMEOUT = 30.0
-SENDERS = 12
 
 Hook = Callable[[], Awaitable[None]] | None
 
@@ -533,15 +532,24 @@ async def test_two_workers_share_an_edition_and_send_each_message_once(
     readers: int,
 ) -> None:
     edition_id, emails = await edition_for(sessionmaker, readers)
-    smtp.flaky(delay=SMTP_DELAY)
-    # Held back until both workers poll, or the first one up would start alone.
+    # Slow enough that one worker alone would take seconds over the edition.
+    smtp.flaky(delay=5 * SMTP_DELAY)
+    # Held back until the first worker polls, or its start-up recovery would start it.
     await move(sessionmaker, edition_id, EditionStatus.SENDING, EditionStatus.PAUSED)
-    # Small batches, so neither worker's senders can lease the whole edition at once.
-    pair = [workers.start(name, send_batch_size=5) for name in ("left", "right")]
-    await all_polling(pair, workers)
+    # Small batches, so that neither worker's sender can lease the whole edition at once.
+    left = workers.start("left", send_batch_size=5, send_join_seconds=0.3)
+    await all_polling([left], workers)
     await move(sessionmaker, edition_id, EditionStatus.PAUSED, EditionStatus.SENDING)
-    # More senders than one arq worker runs at a time (max_jobs=10): both must take some.
-    await enqueue_edition(queue, edition_id, SENDERS)
+    # Both senders SEND_PARALLELISM=2 queues go to the one worker there is; it runs one.
+    await enqueue_edition(queue, edition_id, 2)
+
+    async def left_has_both() -> bool:
+        return not await senders_queued(queue) and len(smtp.messages) > 0
+
+    await eventually(left_has_both, timeout=10, what="the first worker", explain=workers.logs)
+    # The second worker gets no queued sender: it has to join the edition on its own.
+    right = workers.start("right", send_batch_size=5, send_join_seconds=0.3)
+    pair = [left, right]
     holders: set[int] = set()
 
     async def finished() -> bool:

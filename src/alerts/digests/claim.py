@@ -36,7 +36,8 @@ class Outcome:
     hard_bounce: bool = False
 
 
-def _claimable(edition_id: int, now: datetime) -> list[ColumnElement[bool]]:
+def claimable(edition_id: int, now: datetime) -> list[ColumnElement[bool]]:
+    """Return the conditions of a delivery a sender may claim now."""
     return [
         Delivery.edition_id == edition_id,
         Delivery.status == DeliveryStatus.PENDING,
@@ -55,7 +56,7 @@ async def claim_batch(
     now: datetime,
 ) -> list[Claimed]:
     """Lease up to ``size`` pending deliveries; other workers skip them until the lease ends."""
-    pick = select(Delivery.id).where(*_claimable(edition_id, now)).order_by(Delivery.id).limit(size)
+    pick = select(Delivery.id).where(*claimable(edition_id, now)).order_by(Delivery.id).limit(size)
     if is_postgres(session):
         # SKIP LOCKED: concurrent workers take different rows instead of waiting on each other.
         pick = pick.with_for_update(skip_locked=True)

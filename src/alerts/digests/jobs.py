@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
 import uuid
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from arq.connections import ArqRedis
 from redis.asyncio import Redis
 from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.config import Settings
 from alerts.db import Sessionmaker
+from alerts.digests import claim
 from alerts.digests.plan import plan_edition
 from alerts.digests.prepare import PreparedCache, prepare_edition
 from alerts.digests.schedule import create_due_editions
@@ -46,6 +51,9 @@ class DigestDeps:
     policy: SendPolicy
     owner: str
     cache: PreparedCache
+    # Senders running in this worker, by edition, and the ones it started by joining.
+    sending: Counter[int] = field(default_factory=Counter)
+    joined: set[asyncio.Task[dict[str, Any]]] = field(default_factory=set)
 
 
 def digest_deps(settings: Settings, mail: MailDeps, redis: Redis | None) -> DigestDeps:
@@ -119,6 +127,34 @@ async def digest_tick(ctx: dict[str, Any]) -> int:
 async def send_edition(ctx: dict[str, Any], edition_id: int, slot: int = 0) -> dict[str, Any]:
     """Send an edition's deliveries from this worker; come back later for retries."""
     deps = cast(DigestDeps, ctx["digests"])
+    if not _take(deps, edition_id):
+        # arq hands queued senders to whichever worker polls first, often all to one: a second
+        # sender here would share this one's CPU. Idle workers join the edition instead.
+        log.info("edition %s slot %s: this worker sends it already", edition_id, slot)
+        return {"sent": 0, "finished": False, "already_sending": True}
+    return await _run_sender(deps, cast(ArqRedis, ctx["redis"]), edition_id, slot)
+
+
+def _take(deps: DigestDeps, edition_id: int) -> bool:
+    """Count a sender of the edition in this worker, unless one runs here already."""
+    if deps.sending[edition_id]:
+        return False
+    deps.sending[edition_id] += 1
+    return True
+
+
+async def _run_sender(
+    deps: DigestDeps, redis: ArqRedis, edition_id: int, slot: int
+) -> dict[str, Any]:
+    try:
+        return await _send(deps, redis, edition_id, slot)
+    finally:
+        deps.sending[edition_id] -= 1
+        if not deps.sending[edition_id]:
+            del deps.sending[edition_id]
+
+
+async def _send(deps: DigestDeps, redis: ArqRedis, edition_id: int, slot: int) -> dict[str, Any]:
     prepared = deps.cache.get(edition_id)
     if prepared is None:
         prepared = await prepare_edition(
@@ -147,9 +183,7 @@ async def send_edition(ctx: dict[str, Any], edition_id: int, slot: int = 0) -> d
         async with deps.sessionmaker() as session:
             later = await next_wakeup(session, edition_id, utcnow(), owner=owner)
         if later is not None:
-            await enqueue_edition(
-                cast(ArqRedis, ctx["redis"]), edition_id, 1, defer_until=later, slot_base=slot
-            )
+            await enqueue_edition(redis, edition_id, 1, defer_until=later, slot_base=slot)
     log.info("edition %s slot %s: %s", edition_id, slot, report)
     return {
         "sent": report.sent,
@@ -159,6 +193,63 @@ async def send_edition(ctx: dict[str, Any], edition_id: int, slot: int = 0) -> d
         "remaining": report.remaining,
         "finished": report.finished,
     }
+
+
+# The slot a joining sender leases under (queued senders use 0 .. SEND_PARALLELISM - 1).
+JOINED_SLOT = 99
+
+
+async def join_editions(deps: DigestDeps, redis: ArqRedis) -> list[int]:
+    """Start a sender here for each sending edition with deliveries to claim and none here.
+
+    This is how every worker takes a share of a large edition, wherever arq put its senders.
+    """
+    now = utcnow()
+    async with deps.sessionmaker() as session:
+        sending = await session.scalars(
+            select(Edition.id).where(Edition.status == EditionStatus.SENDING)
+        )
+        waiting = []
+        for edition_id in list(sending):
+            if deps.sending[edition_id]:
+                continue
+            ready = select(Delivery.id).where(*claim.claimable(edition_id, now)).limit(1)
+            if await session.scalar(ready) is not None:
+                waiting.append(edition_id)
+    joined = [e for e in waiting if _take(deps, e)]
+    for edition_id in joined:
+        log.info("edition %s: joining its senders", edition_id)
+        task = asyncio.create_task(_run_sender(deps, redis, edition_id, JOINED_SLOT))
+        deps.joined.add(task)
+        task.add_done_callback(_joined_done(deps))
+    return joined
+
+
+def _joined_done(deps: DigestDeps) -> Callable[[asyncio.Task[dict[str, Any]]], None]:
+    def done(task: asyncio.Task[dict[str, Any]]) -> None:
+        deps.joined.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.error("a joined sender failed; recovery will take its deliveries", exc_info=error)
+
+    return done
+
+
+async def join_loop(deps: DigestDeps, redis: ArqRedis, every: float) -> None:
+    """Join sending editions every ``every`` seconds, for as long as the worker runs."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await join_editions(deps, redis)
+        except (SQLAlchemyError, OSError) as e:
+            log.warning("could not look for editions to join: %s", e)
+
+
+async def stop_joined(deps: DigestDeps) -> None:
+    """Cancel the senders this worker joined; each records what it sent before it stops."""
+    tasks = list(deps.joined)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def recover_editions(ctx: dict[str, Any]) -> int:
