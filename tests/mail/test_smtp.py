@@ -94,3 +94,16 @@ async def test_a_dropped_connection_is_transient_and_the_next_send_reconnects(
     finally:
         await connection.close()
     assert [m.rcpt_tos for m in smtp.messages] == [["b@example.org"]]
+
+
+async def test_an_address_with_a_display_name_is_sent_to_its_mailbox(
+    connection: SmtpConnection, smtp: RecordingSMTP
+) -> None:
+    try:
+        await connection.send(
+            f"Stay in the loop <{SENDER}>", ["Reader <reader@example.org>"], TRICKY
+        )
+    finally:
+        await connection.close()
+    [received] = smtp.messages
+    assert (received.mail_from, received.rcpt_tos) == (SENDER, ["reader@example.org"])

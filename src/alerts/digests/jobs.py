@@ -242,6 +242,8 @@ async def join_loop(deps: DigestDeps, redis: ArqRedis, every: float) -> None:
             await join_editions(deps, redis)
         except (SQLAlchemyError, OSError) as e:
             log.warning("could not look for editions to join: %s", e)
+        except Exception:  # the loop must outlive any one failure; recovery covers the rest
+            log.exception("looking for editions to join failed")
 
 
 async def stop_joined(deps: DigestDeps) -> None:

@@ -11,6 +11,7 @@ messages of ``alerts.mail.message`` always are.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -19,6 +20,9 @@ import aiosmtplib
 from aiosmtplib.protocol import normalize_message_line_endings
 
 from alerts.errors import ConfigError, PermanentMailError, TransientMailError
+
+# An address that can go between <> as it is: printable ASCII without spaces or angle brackets.
+_BARE_ADDRESS = re.compile(r"[!-;=?-~]+@[!-;=?-~]+")
 
 
 @dataclass(frozen=True)
@@ -70,9 +74,10 @@ class SmtpConnection:
         try:
             if self._client is None or not self._client.is_connected:
                 self._client = await self._connect()
-            if sender.isascii() and all(r.isascii() for r in recipients):
+            if all(_BARE_ADDRESS.fullmatch(a) for a in (sender, *recipients)):
                 return await _transaction(self._client, sender, recipients, data, crlf)
-            # Internationalised addresses need SMTPUTF8, which sendmail negotiates.
+            # Display names are parsed, and internationalised addresses need SMTPUTF8: sendmail
+            # does both.
             _, response = await self._client.sendmail(sender, list(recipients), data)
             return response
         except aiosmtplib.SMTPRecipientsRefused as e:
