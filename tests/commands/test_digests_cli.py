@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +17,10 @@ from alerts.db import Sessionmaker
 from alerts.editors import audit
 from alerts.models import AuditEntry, Digest, DigestStatus, Edition
 from alerts.timeutil import utcnow
-from tests.support.digests import make_digest, make_subscriber
-from tests.support.factories import make_article, make_source
+from tests.support.digests import TWO_ARTICLES, make_subscriber, weekly_digest_with_articles
 from tests.support.smtp import RecordingSMTP, body_text
 
-TITLES = ("China: reprisals against lawyer Ding", "Sudan: defenders under attack in Darfur")
+TITLES = tuple(title for title, _, _ in TWO_ARTICLES)
 
 
 @pytest.fixture
@@ -61,24 +59,10 @@ def failed(result: Result, message: str, code: int = 1) -> None:
 
 
 async def seed(sessionmaker: Sessionmaker) -> Digest:
-    now = utcnow()
     async with sessionmaker.begin() as session:
-        source = await make_source(session)
-        tags = (("reprisals", "CN"), ("human-rights-defenders", "SD"))
-        for title, (topic, country) in zip(TITLES, tags, strict=True):
-            article = await make_article(
-                session,
-                source=source,
-                title=title,
-                topics=[topic],
-                countries=[country],
-                published_at=now - timedelta(hours=2),
-            )
-            article.fetched_at = now - timedelta(hours=1)
+        digest = await weekly_digest_with_articles(session, utcnow())
         await make_subscriber(session, email="sudan@example.org", countries=["SD"])
         await make_subscriber(session)
-        digest = await make_digest(session, slug="weekly")
-        digest.last_window_end = now - timedelta(days=1)
         return digest
 
 

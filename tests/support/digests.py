@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, literal, select
@@ -30,8 +30,33 @@ from alerts.models import (
 )
 from alerts.timeutil import utcnow
 from alerts.tokens import signer_for
+from tests.support.factories import make_article, make_source
 
 _seq = itertools.count(1)
+
+# Two articles for a weekly window: (title, topic, country).
+TWO_ARTICLES = (
+    ("China: reprisals against lawyer Ding", "reprisals", "CN"),
+    ("Sudan: defenders under attack in Darfur", "human-rights-defenders", "SD"),
+)
+
+
+async def weekly_digest_with_articles(session: AsyncSession, now: datetime) -> Digest:
+    """Return a weekly digest whose window holds TWO_ARTICLES, fetched an hour before ``now``."""
+    source = await make_source(session)
+    for title, topic, country in TWO_ARTICLES:
+        article = await make_article(
+            session,
+            source=source,
+            title=title,
+            topics=[topic],
+            countries=[country],
+            published_at=now - timedelta(hours=2),
+        )
+        article.fetched_at = now - timedelta(hours=1)
+    digest = await make_digest(session, slug="weekly")
+    digest.last_window_end = now - timedelta(days=1)
+    return digest
 
 
 async def make_subscriber(

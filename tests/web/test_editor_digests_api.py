@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -21,8 +21,7 @@ from alerts.models import (
 )
 from alerts.timeutil import utcnow
 from tests.editors.factories import make_editor, make_token
-from tests.support.digests import make_digest, make_subscriber
-from tests.support.factories import make_article, make_source
+from tests.support.digests import TWO_ARTICLES, make_subscriber, weekly_digest_with_articles
 from tests.support.smtp import RecordingSMTP, body_text
 
 ENDPOINTS = [
@@ -42,7 +41,7 @@ ENDPOINTS = [
     ("POST", "/api/editor/editions/1/resume"),
     ("GET", "/api/editor/audit"),
 ]
-TITLES = ("China: reprisals against lawyer Ding", "Sudan: defenders under attack in Darfur")
+TITLES = tuple(title for title, _, _ in TWO_ARTICLES)
 NEW = {
     "slug": "hrc-weekly",
     "name": "HRC weekly",
@@ -66,24 +65,10 @@ async def auth(sessionmaker: Sessionmaker, editor: Editor) -> dict[str, str]:
 
 async def seed(sessionmaker: Sessionmaker, readers: int = 1) -> Digest:
     """A weekly digest whose window holds two articles, and weekly readers."""
-    now = utcnow()
     async with sessionmaker.begin() as session:
-        source = await make_source(session)
-        tags = (("reprisals", "CN"), ("human-rights-defenders", "SD"))
-        for title, (topic, country) in zip(TITLES, tags, strict=True):
-            article = await make_article(
-                session,
-                source=source,
-                title=title,
-                topics=[topic],
-                countries=[country],
-                published_at=now - timedelta(hours=2),
-            )
-            article.fetched_at = now - timedelta(hours=1)
+        digest = await weekly_digest_with_articles(session, utcnow())
         for _ in range(readers):
             await make_subscriber(session)
-        digest = await make_digest(session, slug="weekly")
-        digest.last_window_end = now - timedelta(days=1)
         return digest
 
 
