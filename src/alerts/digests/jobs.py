@@ -15,7 +15,7 @@ from typing import Any, cast
 
 from arq.connections import ArqRedis
 from redis.asyncio import Redis
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -306,10 +306,7 @@ async def senders_lost(session: AsyncSession, edition_id: int, now: datetime) ->
     """Tell whether deliveries can be claimed now while no sender holds a lease on any."""
     pending = and_(Delivery.edition_id == edition_id, Delivery.status == DeliveryStatus.PENDING)
     leased = Delivery.lease_until >= now
-    claimable = and_(
-        or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
-        or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
-    )
+    claimable = and_(*claim.claimable(edition_id, now))
     row = (
         await session.execute(
             select(func.count(case((claimable, 1))), func.count(case((leased, 1)))).where(pending)
